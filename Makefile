@@ -1,0 +1,46 @@
+# One-command entry points. Each bootstraps .venv from scratch when it is missing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export PHM_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(PHM_DATA_DIR)/dagster_home
+# Demo only: a clearly labelled key for synthetic data. Set your own for real data.
+export PHM_PSEUDO_KEY ?= DEMO-KEY-synthetic-data-only-not-a-secret
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: install run test test-fast ui bench lint clean-data
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## generate the synthetic ICS if landing is empty, materialise everything, summarise
+	@mkdir -p $(DAGSTER_HOME)
+	$(PY) -m dagster_project.run
+
+test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
+	$(PY) -m ruff check dagster_project tests benchmarks
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+ui: install  ## Dagster webserver + daemon on 127.0.0.1:3000, instance under the data directory
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install  ## benchmarks under benchmarks/ (generator: 100,000 and 1,100,000 people)
+	$(PY) benchmarks/bench_generator.py --persons 100000 1100000
+
+lint: install
+	$(PY) -m ruff check dagster_project tests benchmarks
+
+clean-data:
+	rm -rf $(PHM_DATA_DIR)

@@ -1,0 +1,1 @@
+"""Population Health Management platform for an NHS integrated care system (Protect NoW)."""

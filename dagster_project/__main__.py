@@ -1,0 +1,3 @@
+from dagster_project.run import main
+
+raise SystemExit(main())

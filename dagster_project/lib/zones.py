@@ -1,0 +1,57 @@
+"""Where each data zone lives under the one data directory.
+
+The data directory is configuration (`PHM_DATA_DIR`, default `./data`); the landing zone
+can be pointed elsewhere (`PHM_LANDING_DIR`) so that real extracts are read where they
+are delivered, unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Zones:
+    data_dir: Path
+    landing: Path
+
+    @classmethod
+    def from_env(cls) -> Zones:
+        data_dir = Path(os.environ.get("PHM_DATA_DIR", "data")).resolve()
+        landing = Path(os.environ.get("PHM_LANDING_DIR", data_dir / "landing")).resolve()
+        return cls(data_dir=data_dir, landing=landing)
+
+    @classmethod
+    def at(cls, data_dir: Path | str, landing: Path | str | None = None) -> Zones:
+        data_dir = Path(data_dir).resolve()
+        return cls(data_dir, Path(landing).resolve() if landing else data_dir / "landing")
+
+    @property
+    def truth(self) -> Path:
+        return self.data_dir / "truth"
+
+    @property
+    def raw(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def identity(self) -> Path:
+        return self.data_dir / "identity"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def published(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def reports(self) -> Path:
+        return self.data_dir / "reports"

@@ -1,0 +1,1 @@
+"""Data gates: Great Expectations suites run on typed frames, and their reports."""

@@ -1,0 +1,62 @@
+"""Audit columns derived from an extract so that row-level rules can be expressed in GX.
+
+Great Expectations 1.x validates pandas frames; some of our rules need logic it has no
+built-in expectation for (NHS number modulus 11, a record key unique across batches,
+an event not before the person's birth). Each becomes a column computed here in polars
+(vectorised, over the whole extract, so batching GX never hides a duplicate), and the
+suite asserts on it with an ordinary expectation. The columns start with `_` and never
+reach the raw zone.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dagster_project.lib.nhs_number import valid_expr
+from dagster_project.sources.registry import TableSpec
+
+NHS_VALID = "_nhs_number_is_valid"
+KEY_DUPLICATE = "_record_key_is_duplicate"
+DAYS_AFTER_BIRTH = "_days_after_birth"
+
+
+def add_audit_columns(
+    frame: pl.DataFrame, spec: TableSpec, births: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The extract with the audit columns its suite refers to.
+
+    `births` (patient key columns + date_of_birth) lets tables without a date of birth of
+    their own (GP events, medications) check that events do not precede birth.
+    """
+    exprs: list[pl.Expr] = [pl.struct(list(spec.record_key)).is_duplicated().alias(KEY_DUPLICATE)]
+    if "nhs_number" in frame.columns:
+        exprs.append(
+            pl.when(pl.col("nhs_number").is_not_null())
+            .then(valid_expr("nhs_number"))
+            .otherwise(None)
+            .alias(NHS_VALID)
+        )
+    out = frame.with_columns(exprs)
+    if spec.event_date and spec.event_date in out.columns:
+        if "date_of_birth" in out.columns:
+            dob = pl.col("date_of_birth")
+        elif births is not None and {"practice_code", "patient_id"} <= set(out.columns):
+            out = out.join(
+                births.rename({"date_of_birth": "_dob"}),
+                on=["practice_code", "patient_id"],
+                how="left",
+            )
+            dob = pl.col("_dob")
+        else:
+            dob = None
+        if dob is not None:
+            out = out.with_columns(
+                (pl.col(spec.event_date) - dob).dt.total_days().alias(DAYS_AFTER_BIRTH)
+            )
+            if "_dob" in out.columns:
+                out = out.drop("_dob")
+    return out
+
+
+def audit_columns(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("_")]

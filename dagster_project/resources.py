@@ -1,0 +1,38 @@
+"""Resources: configuration read once, at the edge, and handed to assets.
+
+`PHM_DATA_DIR` (default ./data) holds every zone; `PHM_LANDING_DIR` points the
+platform at real extracts where they are delivered; `PHM_PSEUDO_KEY` is the
+pseudonymisation key (never in code; the demo sets a clearly labelled demo key).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from dagster_project.lib.zones import Zones
+
+
+class PlatformResource(dg.ConfigurableResource):
+    """Where the data zones are."""
+
+    data_dir: str
+    landing_dir: str | None = None
+
+    @property
+    def zones(self) -> Zones:
+        return Zones.at(self.data_dir, self.landing_dir)
+
+    @classmethod
+    def from_env(cls) -> PlatformResource:
+        zones = Zones.from_env()
+        return cls(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))
+
+
+def platform_from_env() -> PlatformResource:
+    return PlatformResource.from_env()
+
+
+def data_dir_from_env() -> str:
+    return os.environ.get("PHM_DATA_DIR", "data")

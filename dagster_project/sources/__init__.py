@@ -1,0 +1,1 @@
+"""Source extracts: the registry (data), reading landing files, the raw zone, ingest assets."""

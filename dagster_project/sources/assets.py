@@ -1,0 +1,125 @@
+"""One Dagster asset per source table, partitioned by extract date, gated by its GX suite.
+
+The asset is a thin wrapper over `ingest.ingest_partition` (write-audit-publish). Its
+checks are reported from the same step: the GX suite (blocking: a failure stops every
+downstream step and the partition is not published) and the suite's warnings
+(non-blocking, shown in the UI).
+"""
+
+
+import dagster as dg
+
+from dagster_project.resources import PlatformResource
+from dagster_project.sources.ingest import IngestResult, ingest_partition
+from dagster_project.sources.partitions import PARTITIONS
+from dagster_project.sources.registry import TableSpec, load_registry
+
+GATE = "gx_suite"
+WARNINGS = "gx_warnings"
+
+
+def raw_key(spec: TableSpec) -> dg.AssetKey:
+    return dg.AssetKey(["raw", spec.source, spec.table])
+
+
+def _check_metadata(result: IngestResult, failures) -> dict:
+    meta: dict = {
+        "extract_date": result.extract_date,
+        "rows": result.rows,
+        "failing_expectations": dg.MetadataValue.md(
+            "\n".join(f"- **{o.rule}** (`{o.expectation}`): {o.summary()}" for o in failures) or "none"
+        ),
+    }
+    samples = [r for o in failures for r in o.sample_rows][:10]
+    if samples:
+        meta["sample_rows"] = dg.MetadataValue.json(samples)
+    if result.report_path:
+        meta["report"] = dg.MetadataValue.path(str(result.report_path))
+    if result.error:
+        meta["error"] = dg.MetadataValue.text(str(result.error))
+    return meta
+
+
+def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
+    deps = []
+    if spec.source == "gp" and spec.table != "patients":
+        deps = [dg.AssetKey(["raw", "gp", "patients"])]  # events are checked against births
+
+    @dg.asset(
+        key=raw_key(spec),
+        group_name="sources",
+        partitions_def=PARTITIONS[spec.source],
+        deps=deps,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"{spec.source}.{spec.table} ({spec.kind}) pulled from landing into typed Parquet in "
+            f"the raw zone, write-audit-publish, gated by expectations/{spec.suite}.json."
+        ),
+        owners=["team:data-engineering"],
+        kinds={"parquet", "polars"},
+        tags={"source": spec.source, "kind": spec.kind},
+        check_specs=[
+            dg.AssetCheckSpec(GATE, asset=raw_key(spec), blocking=True,
+                              description=f"Great Expectations suite {spec.suite}: blocking expectations"),
+            dg.AssetCheckSpec(WARNINGS, asset=raw_key(spec),
+                              description=f"Great Expectations suite {spec.suite}: warning expectations"),
+        ],
+    )
+    def _asset(context: dg.AssetExecutionContext, platform: PlatformResource):
+        zones = platform.zones
+        results: list[IngestResult] = []
+        for extract_date in sorted(context.partition_keys):
+            result = ingest_partition(zones, spec, extract_date, run_id=context.run.run_id)
+            results.append(result)
+            if not result.published:
+                break
+        failures = [o for r in results if r.suite for o in r.suite.blocking_failures]
+        warnings = [o for r in results if r.suite for o in r.suite.warnings]
+        last = results[-1]
+        checks = [
+            dg.AssetCheckResult(
+                check_name=WARNINGS,
+                passed=not warnings and not any(r.warnings for r in results),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={**_check_metadata(last, warnings),
+                          "reader_warnings": "; ".join(w for r in results for w in r.warnings) or "none"},
+            ),
+            dg.AssetCheckResult(
+                check_name=GATE,
+                passed=all(r.published for r in results),
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=_check_metadata(last, failures),
+            ),
+        ]
+        if not last.published:
+            # Record the verdicts, then fail: nothing was published, downstream is blocked.
+            yield from checks
+            raise dg.Failure(
+                description=f"Extract stopped at the gate: {last.reason}",
+                metadata={"quarantine": dg.MetadataValue.path(str(last.quarantine_path)),
+                          "report": dg.MetadataValue.path(str(last.report_path))},
+                allow_retries=False,
+            )
+        yield dg.MaterializeResult(
+            metadata={
+                "extract_dates": ", ".join(r.extract_date for r in results),
+                "rows": sum(r.rows for r in results),
+                "columns": len(last.columns),
+                "schema": dg.MetadataValue.md(", ".join(f"`{c}`" for c in last.columns)),
+                "unknown_extra_columns": ", ".join(last.extra_columns) or "none",
+                "raw_path": dg.MetadataValue.path(str(last.raw_path)),
+                "validation_report": dg.MetadataValue.path(str(last.report_path)),
+                "expectations_evaluated": sum(len(r.suite.outcomes) for r in results if r.suite),
+                "warnings": len(warnings),
+            },
+            check_results=checks,
+        )
+
+    return _asset
+
+
+RAW_ASSETS = [build_raw_asset(spec) for spec in load_registry().values()]
+
+
+def raw_asset_keys(source: str) -> list[dg.AssetKey]:
+    return [raw_key(s) for s in load_registry().values() if s.source == source]
