@@ -34,7 +34,7 @@ def patients_frame(n: int = 200, seed: int = 1) -> pl.DataFrame:
             "nhs_number": list(generate_999(rng, n)),
             "given_name": ["Alice" if i % 2 else "Bob" for i in range(n)],
             "family_name": ["Smith"] * n,
-            "date_of_birth": [(dt.date(1940, 1, 1) + dt.timedelta(days=97 * i)).isoformat() for i in range(n)],
+            "date_of_birth": [(dt.date(1940, 1, 1) + dt.timedelta(days=97 * i % 30000)).isoformat() for i in range(n)],
             "sex": ["F" if i % 2 else "M" for i in range(n)],
             "postcode": ["NR1 1AA"] * n,
             "ethnicity_code": ["976631000000101"] * n,

@@ -47,6 +47,8 @@ def add_audit_columns(
                 how="left",
             )
             dob = pl.col("_dob")
+        elif {"practice_code", "patient_id"} <= set(out.columns):
+            dob = pl.lit(None, dtype=pl.Date)  # no patients extract of this date: not checkable
         else:
             dob = None
         if dob is not None:

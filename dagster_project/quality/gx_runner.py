@@ -12,6 +12,7 @@ extract; `warning` and `info` are reported but do not stop it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -119,6 +120,12 @@ def _batch_definition():  # one ephemeral context per process: creating one cost
 
 
 def _to_pandas(frame: pl.DataFrame):
+    # pandas datetimes at ns resolution span 1677-2262: clip wilder dates (a year 3024 typo)
+    # into that range so they are still judged "in the future" rather than crashing.
+    dates = [n for n, t in frame.schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+    frame = frame.with_columns(
+        pl.col(n).clip(dt.date(1678, 1, 1), dt.date(2261, 12, 31)) for n in dates
+    )
     pdf = frame.to_pandas(use_pyarrow_extension_array=False)
     for name, dtype in frame.schema.items():
         if dtype == pl.Date or isinstance(dtype, pl.Datetime):

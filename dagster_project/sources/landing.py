@@ -159,9 +159,11 @@ def _read_parquet(path: Path, spec: TableSpec) -> pl.DataFrame:
                 column=col.name,
                 hint="ask the supplier to write the column with the contract's type.",
             )
-    # Everything else is typed in one place, whatever the file format.
+    # Everything else is typed in one place, whatever the file format; as in CSV, an
+    # empty string is a missing value.
+    text = [c for c in frame.columns if frame.schema[c] in (pl.Utf8, pl.Categorical)]
     return frame.with_columns(
-        pl.col(c).cast(pl.Utf8) for c in frame.columns if frame.schema[c] in (pl.Categorical,)
+        pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None) for c in text
     )
 
 

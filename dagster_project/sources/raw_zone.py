@@ -37,6 +37,8 @@ def stage(frame: pl.DataFrame, raw_dir: Path, spec: TableSpec, extract_date: str
     """Write a load to a staging file beside its partition (same filesystem, so rename is atomic)."""
     target = partition_dir(raw_dir, spec, extract_date)
     target.mkdir(parents=True, exist_ok=True)
+    for debris in target.glob(".staging-*"):  # left by a run killed mid-write; never data
+        debris.unlink(missing_ok=True)
     staged = target / f".staging-{uuid.uuid4().hex}.parquet"
     frame.write_parquet(staged, compression="zstd", statistics=True)
     with open(staged, "rb") as fh:  # durable before it can become visible
