@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install  ## generate the synthetic ICS if landing is empty, materialise everything, summarise
-	@mkdir -p $(DAGSTER_HOME)
+	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m dagster_project.run
 
 test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
@@ -33,7 +33,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 ui: install  ## Dagster webserver + daemon on 127.0.0.1:3000, instance under the data directory
-	@mkdir -p $(DAGSTER_HOME)
+	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install  ## benchmarks under benchmarks/ (generator: 100,000 and 1,100,000 people)
