@@ -155,7 +155,9 @@ class EventBuilder:
         }))
 
     def frame(self) -> pl.DataFrame:
-        return pl.concat(self.parts)
+        # categorical codes and units keep tens of millions of events small in memory
+        return pl.concat(self.parts).with_columns(
+            pl.col("snomed_code").cast(pl.Categorical), pl.col("unit").cast(pl.Categorical))
 
 
 def poisson_dates(rate: np.ndarray, start: np.ndarray, end: np.ndarray,
@@ -190,7 +192,7 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
     hist = np.maximum(end_day - int(C.HISTORY_YEARS * YEAR), dob)
     female = people["sex"].to_numpy() == "F"
     q = people["imd_quintile"].to_numpy().astype(float)
-    z_person = rng.normal(0, 1, n) - 0.25 * (3 - q)  # deprived areas engage less
+    z_person = rng.normal(0, 1, n) + 0.15 * (3 - q)  # deprived areas engage less (high z = no)
     flags = {c.name: people[f"has_{c.name}"].to_numpy() for c in C.CONDITIONS}
     diag: dict[str, np.ndarray] = {}
 

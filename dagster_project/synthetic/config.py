@@ -10,7 +10,7 @@ reports); they aim at plausibility, not at reproducing any statistic exactly.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +133,7 @@ MOVE_RATE = 0.08  # house moves per person-year
 MOVE_SAME_LAD = 0.65
 PRACTICE_CHANGE_ON_MOVE_OTHER_LAD = 0.85
 PRACTICE_CHANGE_NO_MOVE = 0.01
-MORTALITY_GOMPERTZ = (-10.3, 0.094)  # log annual hazard = a + b * age
+MORTALITY_GOMPERTZ = (-11.0, 0.094)  # log annual hazard = a + b * age
 HISTORY_YEARS = 7  # depth of coded history (screening needs 6 years)
 ACTIVITY_HISTORY_YEARS = 3.5  # depth of acute/TT/community history in the first extract
 
@@ -268,8 +268,8 @@ CERVICAL_COVERAGE = 0.72
 CERVICAL_DEP_RATIO = 0.82  # coverage in quintile 1 relative to 5
 
 # Observations per person-year
-BP_RATE = {"base": 0.22, "hypertension": 1.3, "diabetes": 1.0, "ckd": 0.6}
-BMI_RATE = {"base": 0.12, "diabetes": 0.9, "obese": 0.3}
+BP_RATE = {"base": 0.40, "hypertension": 1.3, "diabetes": 1.0, "ckd": 0.6}
+BMI_RATE = {"base": 0.20, "diabetes": 0.9, "obese": 0.3}
 HBA1C_RATE = {"diabetes": 2.0, "ndh": 0.9}
 SMOKING_STATUS_RATE = 0.1
 
@@ -292,9 +292,3 @@ ACUTE_LAD_PROVIDER = {
     "E07000146": "RCX", "E07000145": "RGP", "WAVENEY": "RGP",
 }
 
-
-@dataclass(frozen=True)
-class Rates:
-    """Bundle of the rates tables, passed down so tests could swap them."""
-
-    messiness: dict[str, SourceMessiness] = field(default_factory=lambda: dict(MESSINESS))

@@ -76,7 +76,6 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
     r = C.MESSINESS[source]
     m = records.height
     pidx = records["person_idx"].to_numpy()
-    p_nhs = people["nhs_number"].to_numpy()[pidx]
     given = people["given_name"].to_numpy()[pidx]
     family = people["family_name"].to_numpy()[pidx]
     alt = people["alt_family_name"].to_numpy()[pidx]
@@ -88,32 +87,34 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
     u = rng.random(m)
     miss, inv, wrong = (scaled(r.nhs_missing, x), scaled(r.nhs_invalid, x),
                         scaled(r.nhs_wrong, x))
-    has = np.array([v is not None for v in p_nhs]) if m else np.zeros(0, bool)
+    true_nhs = people["nhs_number"].gather(pidx)
+    has = true_nhs.is_not_null().to_numpy()
     status = np.where(~has | (u < miss), "missing",
                       np.where(u < miss + inv, "invalid",
                                np.where(u < miss + inv + wrong, "wrong", "ok")))
-    nhs = np.where(status == "missing", None, p_nhs).astype(object)
+    nhs = pl.select(pl.when(pl.Series(status == "missing")).then(None)
+                    .otherwise(true_nhs)).to_series()
     bad = np.flatnonzero(status == "invalid")
-    nhs[bad] = _invalidate(p_nhs[bad].astype(str), rng)
+    if bad.size:
+        nhs = nhs.scatter(bad, pl.Series(_invalidate(true_nhs.gather(bad).to_numpy().astype(str),
+                                                     rng)))
     wr = np.flatnonzero(status == "wrong")
     if wr.size:
-        all_nhs = people["nhs_number"].drop_nulls().to_numpy()
-        from_people = all_nhs[rng.integers(0, all_nhs.size, wr.size)]
+        all_nhs = people["nhs_number"].drop_nulls().to_numpy().astype(str)
+        other = all_nhs[rng.integers(0, all_nhs.size, wr.size)]
         if spare_numbers.size:
             spare = spare_numbers[rng.integers(0, spare_numbers.size, wr.size)]
-            from_people = np.where(rng.random(wr.size) < 0.5, from_people, spare)
-        same = from_people == p_nhs[wr]
-        from_people[same] = np.roll(all_nhs, 1)[rng.integers(0, all_nhs.size, int(same.sum()))] \
-            if same.any() else from_people[same]
-        nhs[wr] = from_people
-        still = nhs[wr] == p_nhs[wr]
-        status[wr[still]] = "ok"
+            other = np.where(rng.random(wr.size) < 0.5, other, spare)
+        truth = true_nhs.gather(wr).to_numpy().astype(str)
+        other = np.where(other == truth, all_nhs[rng.integers(0, all_nhs.size, wr.size)], other)
+        nhs = nhs.scatter(wr, pl.Series(other.astype(str)))
+        status[wr[other == truth]] = "ok"
 
     # Names
     typo = rng.random(m) < scaled(r.name_typo, x)
     typo_family = rng.random(m) < 0.5
-    nick_map = np.vectorize(lambda g: NICKNAMES.get(g, ""), otypes=[object])(given) if m \
-        else np.zeros(0, object)
+    nick_map = pl.Series(given, dtype=pl.String).replace_strict(
+        NICKNAMES, default="").to_numpy()
     nickname = (nick_map != "") & (rng.random(m) < scaled(r.nickname, x))
     surname_rate = scaled(r.surname_changed, x)
     surname_changed = rng.random(m) < np.where(female, surname_rate * 1.6, surname_rate * 0.4)
@@ -150,7 +151,7 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
     fmt = np.where(rng.random(m) < scaled(r.postcode_format, x), rng.integers(1, 4, m), 0)
 
     return records.with_columns(
-        nhs_number=pl.Series(nhs, dtype=pl.String),
+        nhs_number=nhs,
         given_name=pl.Series(given_out.astype(str)),
         family_name=pl.Series(family_out.astype(str)),
         dob_rec=pl.Series(dob_out),
@@ -192,11 +193,9 @@ def postcode_at(records: pl.DataFrame, people: pl.DataFrame, postcodes: pl.DataF
         .when(pl.col("pc_format") == 2).then(pc.str.replace(" ", ""))
         .when(pl.col("pc_format") == 3).then(pc.str.replace(" ", "").str.to_lowercase())
         .otherwise(pc),
-        lsoa11cd=pl.Series(lsoa_codes.to_numpy(), dtype=pl.String).gather(
-            pl.col("lsoa_idx")) if False else pl.col("lsoa_idx"),
     )
     lut = pl.DataFrame({"lsoa_idx": np.arange(lsoa_codes.len(), dtype=np.int32),
-                        "lsoa11cd_": lsoa_codes})
+                        "lsoa11cd": lsoa_codes})
     return df.join(lut, on="lsoa_idx", how="left", maintain_order="left").drop(
-        "lsoa11cd", "move_day", "pc_old", "pc_new", "_moved", "pc_idx", "lsoa_idx"
-    ).rename({"lsoa11cd_": "lsoa11cd"})
+        "move_day", "pc_old", "pc_new", "_moved", "pc_idx", "lsoa_idx"
+    )
