@@ -1,0 +1,1 @@
+"""Person linkage: identity records, Splink model, scoring, clustering, stable ids, pseudonyms."""

@@ -1,0 +1,137 @@
+"""Identity records: the identity fields of every person-level record, cleaned.
+
+Only the identity zone reads these. Cleaning makes equal things compare equal (case,
+spacing, punctuation, postcode format) and turns values we know to be wrong into
+missing values, flagged, rather than evidence: an NHS number failing modulus 11 is not a
+weak match, it is no NHS number at all; sex `U` says nothing.
+
+Many records of one person carry identical identity fields (fifty outpatient
+appointments with the same NHS number, date of birth, sex and postcode). Linkage runs
+on distinct *identity profiles*, and every record inherits its profile's person: the
+same answer, scored once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.lib.nhs_number import valid_expr
+from dagster_project.sources import raw_zone
+from dagster_project.sources.registry import TableSpec, load_registry
+
+RECORD_KEY = ["source", "table", "practice_code", "record_id"]
+IDENTITY_FIELDS = ["nhs_number", "given_name", "family_name", "date_of_birth", "sex", "postcode"]
+PROFILE_FIELDS = [
+    "nhs_number", "nhs_number_recorded", "given_name", "family_name", "date_of_birth", "sex", "postcode",
+]
+
+
+def person_level_specs() -> list[TableSpec]:
+    return [s for s in load_registry().values() if s.person_level]
+
+
+def read_identity_records(raw_dir: Path) -> pl.DataFrame:
+    """Identity fields of every person-level record visible downstream (published only)."""
+    frames = []
+    for spec in person_level_specs():
+        scan = raw_zone.scan_published(raw_dir, spec)
+        if scan is None:
+            continue
+        ident = spec.identity
+        exprs = [
+            pl.lit(spec.source).alias("source"),
+            pl.lit(spec.table).alias("table"),
+            (pl.col("practice_code") if spec.source == "gp" else pl.lit(None, pl.Utf8)).alias("practice_code"),
+            pl.col(ident["record_id"]).cast(pl.Utf8).alias("record_id"),
+        ]
+        for field in IDENTITY_FIELDS:
+            dtype = pl.Date if field == "date_of_birth" else pl.Utf8
+            exprs.append(
+                (pl.col(ident[field]).cast(dtype) if field in ident else pl.lit(None, dtype)).alias(field)
+            )
+        frames.append(scan.select(exprs))
+    if not frames:
+        return pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_KEY})
+    return pl.concat(frames, how="vertical").collect()
+
+
+def _clean_name(col: str) -> pl.Expr:
+    # upper case letters only: "O'Neil-Smith " and "oneil smith" should compare equal
+    name = pl.col(col).str.to_uppercase().str.replace_all(r"[^A-Z ]", "").str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(name.str.len_chars() > 0).then(name).otherwise(None)
+
+
+def normalise_postcode(col: str | pl.Expr) -> pl.Expr:
+    """Upper case, one space before the inward code; anything not shaped like a UK postcode is missing."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    squashed = expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    formatted = squashed.str.slice(0, squashed.str.len_chars() - 3) + " " + squashed.str.slice(-3)
+    return pl.when(formatted.str.contains(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")).then(formatted).otherwise(None)
+
+
+def clean(records: pl.DataFrame) -> pl.DataFrame:
+    """Cleaned identity fields plus flags saying what cleaning removed."""
+    nhs = pl.col("nhs_number").str.replace_all(r"\s", "")
+    out = records.with_columns(
+        pl.when(valid_expr(nhs)).then(nhs).otherwise(None).alias("nhs_number_clean"),
+        (pl.col("nhs_number").is_not_null() & ~valid_expr(nhs)).alias("nhs_number_invalid"),
+        _clean_name("given_name").alias("given_name_clean"),
+        _clean_name("family_name").alias("family_name_clean"),
+        pl.when(pl.col("sex").str.to_uppercase().is_in(["M", "F"])).then(pl.col("sex").str.to_uppercase()).otherwise(None).alias("sex_clean"),
+        normalise_postcode("postcode").alias("postcode_clean"),
+    )
+    return out.select(
+        *RECORD_KEY,
+        pl.col("nhs_number_clean").alias("nhs_number"),
+        pl.col("given_name_clean").alias("given_name"),
+        pl.col("family_name_clean").alias("family_name"),
+        "date_of_birth",
+        pl.col("sex_clean").alias("sex"),
+        pl.col("postcode_clean").alias("postcode"),
+        pl.when(nhs.str.contains(r"^[0-9]{10}$")).then(nhs).otherwise(None).alias("nhs_number_recorded"),
+        "nhs_number_invalid",
+    )
+
+
+def profiles(cleaned: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Distinct identity profiles (the linkage input) and the record -> profile map.
+
+    The profile id is a hash of the cleaned fields, so it is the same across refreshes
+    for the same identity and Splink's pairs can be cached or compared between runs.
+    """
+    keyed = cleaned.with_columns(
+        pl.concat_str(
+            [pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in PROFILE_FIELDS], separator="|"
+        ).hash(seed=0).cast(pl.Utf8).alias("unique_id")
+    )
+    record_map = keyed.select(*RECORD_KEY, "unique_id")
+    profile_table = (
+        keyed.group_by("unique_id", maintain_order=True)
+        .agg(
+            *[pl.col(c).first() for c in PROFILE_FIELDS],
+            pl.len().alias("record_count"),
+            pl.col("source").unique().sort().str.join(",").alias("sources"),
+        )
+        .with_columns(_derived_columns())
+        .sort("unique_id")
+    )
+    return profile_table, record_map
+
+
+def _derived_columns() -> list[pl.Expr]:
+    dob = pl.col("date_of_birth")
+    day, month = dob.dt.day(), dob.dt.month()
+    return [
+        dob.dt.strftime("%Y-%m-%d").alias("dob_string"),
+        # the date read the other way round (US order): only possible when day <= 12
+        pl.when((day <= 12) & (day != month))
+        .then(pl.format("{}-{}-{}", dob.dt.year(), day.cast(pl.Utf8).str.zfill(2), month.cast(pl.Utf8).str.zfill(2)))
+        .otherwise(None)
+        .alias("dob_swapped"),
+        dob.dt.year().cast(pl.Utf8).alias("birth_year"),
+        pl.concat_str([pl.col("given_name"), pl.col("family_name")], separator=" ").alias("name_concat"),
+        pl.col("postcode").str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)", 1).alias("postcode_district"),
+        pl.col("family_name").str.slice(0, 3).alias("family_prefix"),
+    ]

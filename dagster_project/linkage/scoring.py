@@ -1,0 +1,56 @@
+"""Score pairs of identity profiles with a trained model, and cluster them into people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from dagster_project.linkage.model import TrainedModel, linker_for
+
+MATCH_THRESHOLD = 0.95  # cluster edges: the pair is the same person with >= 95% probability
+SCORE_FLOOR = 0.5  # pairs scored below this are not kept
+
+
+@dataclass
+class LinkageOutput:
+    pairs: pl.DataFrame  # unique_id_l, unique_id_r, match_probability, match_weight
+    clusters: pl.DataFrame  # unique_id, cluster_id
+
+
+def score_and_cluster(
+    profile_table: pl.DataFrame, model: TrainedModel, threshold: float = MATCH_THRESHOLD
+) -> LinkageOutput:
+    """Pairwise predictions over the blocking rules, then connected components at threshold."""
+    con = duckdb.connect()
+    linker = linker_for(profile_table, model.settings, connection=con)
+    predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    pairs = pl.from_arrow(
+        con.sql(
+            f"select unique_id_l, unique_id_r, match_probability, match_weight "
+            f"from {predictions.physical_name}"
+        ).arrow()
+    )
+    cluster_frame = pl.from_arrow(
+        con.sql(f"select unique_id, cluster_id from {clusters.physical_name}").arrow()
+    )
+    con.close()
+    return LinkageOutput(pairs=pairs, clusters=cluster_frame)
+
+
+def best_link_probability(pairs: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """Each profile's strongest link to another profile of its own cluster (null if alone)."""
+    both = pl.concat([
+        pairs.select(pl.col("unique_id_l").alias("unique_id"), pl.col("unique_id_r").alias("other"), "match_probability"),
+        pairs.select(pl.col("unique_id_r").alias("unique_id"), pl.col("unique_id_l").alias("other"), "match_probability"),
+    ])
+    same = (
+        both.join(clusters, on="unique_id")
+        .join(clusters.rename({"unique_id": "other", "cluster_id": "other_cluster"}), on="other")
+        .filter(pl.col("cluster_id") == pl.col("other_cluster"))
+    )
+    return same.group_by("unique_id").agg(pl.col("match_probability").max())
