@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.resources import PlatformResource
+from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
+from dagster_project.resources import PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS],
-    jobs=list(INGEST_JOBS.values()),
+    assets=[*RAW_ASSETS, *IDENTITY_ASSETS],
+    jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
-    resources={"platform": PlatformResource.from_env()},
+    resources={
+        "platform": PlatformResource.from_env(),
+        "pseudonymisation": PseudonymisationKey(key=dg.EnvVar("PHM_PSEUDO_KEY")),
+    },
 )

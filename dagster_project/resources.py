@@ -2,16 +2,15 @@
 
 `PHM_DATA_DIR` (default ./data) holds every zone; `PHM_LANDING_DIR` points the
 platform at real extracts where they are delivered; `PHM_PSEUDO_KEY` is the
-pseudonymisation key (never in code; the demo sets a clearly labelled demo key).
+pseudonymisation key (never in code; `make` sets a clearly labelled demo key).
 """
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.linkage.pseudonymise import require_key
 
 
 class PlatformResource(dg.ConfigurableResource):
@@ -30,9 +29,10 @@ class PlatformResource(dg.ConfigurableResource):
         return cls(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))
 
 
-def platform_from_env() -> PlatformResource:
-    return PlatformResource.from_env()
+class PseudonymisationKey(dg.ConfigurableResource):
+    """The HMAC key for pseudo ids: from the environment (`PHM_PSEUDO_KEY`), never code."""
 
+    key: str
 
-def data_dir_from_env() -> str:
-    return os.environ.get("PHM_DATA_DIR", "data")
+    def as_bytes(self) -> bytes:
+        return require_key(self.key)

@@ -139,6 +139,23 @@ def linker_for(profile_table: pl.DataFrame, model_settings: SettingsCreator | di
     return Linker(sdf, model_settings, log_level=None)
 
 
+def blocking_analysis(profile_table: pl.DataFrame) -> list[dict]:
+    """Comparisons each prediction blocking rule adds (Splink's blocking analysis, exact)."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    db_api = DuckDBAPI(connection=duckdb.connect())
+    sdf = db_api.register(profile_table.to_arrow(), dataset_display_name="profiles")
+    counts = count_comparisons_from_blocking_rules(
+        sdf, blocking_rules=blocking_rules_for_prediction(), link_type="dedupe_only",
+        record_sample_proportion=1.0,
+    )
+    return [
+        {"rule": c["blocking_rule"], "marginal": c["marginal_comparison_count"],
+         "cumulative": c["cumulative_comparison_count"]}
+        for c in counts
+    ]
+
+
 def train(profile_table: pl.DataFrame, seed: int = 42, max_pairs: float = 2e6) -> TrainedModel:
     """Train without labels: prior from NHS-number agreement, u by sampling, m by EM."""
     linker = linker_for(profile_table, settings())
@@ -160,5 +177,6 @@ def train(profile_table: pl.DataFrame, seed: int = 42, max_pairs: float = 2e6) -
         "backend": "duckdb",
         "seed": seed,
         "u_max_pairs": max_pairs,
+        "blocking_analysis": blocking_analysis(profile_table),
     }
     return TrainedModel(settings=trained, metadata=metadata)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -20,12 +21,17 @@ class LinkageOutput:
 
 
 def score_and_cluster(
-    profile_table: pl.DataFrame, model: TrainedModel, threshold: float = MATCH_THRESHOLD
+    profile_table: pl.DataFrame,
+    model: TrainedModel,
+    threshold: float = MATCH_THRESHOLD,
+    charts_dir: Path | None = None,
 ) -> LinkageOutput:
     """Pairwise predictions over the blocking rules, then connected components at threshold."""
     con = duckdb.connect()
     linker = linker_for(profile_table, model.settings, connection=con)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+    if charts_dir is not None:
+        write_charts(linker, charts_dir, _waterfall_sample(profile_table, model, predictions, con))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     )
@@ -40,6 +46,41 @@ def score_and_cluster(
     )
     con.close()
     return LinkageOutput(pairs=pairs, clusters=cluster_frame)
+
+
+def _waterfall_sample(profile_table, model: TrainedModel, predictions, con, n: int = 20):
+    """Re-score a small sample of linked profiles keeping the intermediate columns that
+    Splink's waterfall chart needs (kept off for the full run: they cost memory)."""
+    ids = con.sql(
+        f"select unique_id_l, unique_id_r from {predictions.physical_name} "
+        f"order by match_probability, unique_id_l limit {n}"
+    ).fetchall()
+    wanted = sorted({i for pair in ids for i in pair})
+    sample = profile_table.filter(pl.col("unique_id").is_in(wanted))
+    detailed = {**model.settings, "retain_intermediate_calculation_columns": True,
+                "retain_matching_columns": True}
+    sample_linker = linker_for(sample, detailed)
+    scored = sample_linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+    return sample_linker, scored.as_record_list(limit=n)
+
+
+def write_charts(linker, charts_dir: Path, waterfall) -> dict[str, Path]:
+    """Splink's model charts as offline HTML; the waterfall shows a sample with values removed."""
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    sample_linker, sample_records = waterfall
+    charts = {
+        "match_weights": linker.visualisations.match_weights_chart(),
+        "m_u_parameters": linker.visualisations.m_u_parameters_chart(),
+        "waterfall_sample": sample_linker.visualisations.waterfall_chart(
+            sample_records, remove_sensitive_data=True
+        ),
+    }
+    paths = {}
+    for name, chart in charts.items():
+        path = charts_dir / f"{name}.html"
+        path.write_text(chart.to_html(inline=True), encoding="utf-8")
+        paths[name] = path
+    return paths
 
 
 def best_link_probability(pairs: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:

@@ -142,7 +142,7 @@ def assign_contacts(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
     domain = np.array(["example.com", "example.org", "example.net"])[rng.integers(0, 3, n)]
     has_email = (rng.random(n) >= C.EMAIL_NONE) & (people["age"].to_numpy() >= 13)
     return people.with_columns(
-        phone=pl.Series(phone, dtype=pl.String),
+        phone=pl.Series(phone.tolist(), dtype=pl.String),
         _dom=pl.Series(domain),
         _num=pl.Series(rng.integers(1, 99, n)),
         _email=pl.Series(has_email),

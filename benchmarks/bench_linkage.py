@@ -1,0 +1,118 @@
+"""Benchmark: linkage accuracy (Splink vs NHS-number-only) and speed.
+
+    python benchmarks/bench_linkage.py --persons 20000 --messiness 1 2
+    python benchmarks/bench_linkage.py --persons 1100000 --messiness 1 --no-train
+
+For each messiness level: generate a synthetic ICS, gate and load it into the raw zone,
+then time each linkage step in a child process (prepare, optionally train, score and
+cluster with stable ids, pseudonymise) with its wall time and peak memory, and measure
+pairwise precision/recall against the truth beside the NHS-number-only baseline.
+Writes benchmarks/results/linkage-<persons>-<date>.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+STEP = """
+import json, sys, time, resource
+from dagster_project.lib.zones import Zones
+from dagster_project.linkage import pipeline
+zones = Zones.at(sys.argv[1]); step = sys.argv[2]
+t = time.monotonic()
+if step == "prepare":
+    out = {k: v for k, v in pipeline.prepare(zones).items() if k != "by_source"}
+elif step == "train":
+    model, path = pipeline.train_model(zones); out = {"model": str(path)}
+elif step == "index":
+    r = pipeline.build_person_index(zones); out = {"pairs": r.pairs, "people": r.person_index["person_id"].n_unique()}
+elif step == "pseudonymise":
+    out = pipeline.pseudonymise_index(zones, b"benchmark-key-not-a-secret"); out.update(pipeline.apply_opt_outs(zones))
+elif step == "evaluate":
+    out = pipeline.evaluate(zones)
+out["wall_s"] = round(time.monotonic() - t, 1)
+out["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+print(json.dumps(out))
+"""
+
+INGEST = """
+import sys
+from dagster_project.lib.zones import Zones
+from dagster_project.sources.ingest import ingest_partition
+from dagster_project.sources.landing import discover_extracts
+from dagster_project.sources.registry import load_registry
+zones = Zones.at(sys.argv[1])
+for spec in load_registry().values():
+    for d in discover_extracts(zones.landing, spec.source).dates:
+        assert ingest_partition(zones, spec, d).published, (spec.name, d)
+"""
+
+
+def run(code: str, *args: str) -> dict | None:
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, cwd=ROOT,
+                         capture_output=True, text=True)
+    last = out.stdout.strip().splitlines()
+    return json.loads(last[-1]) if last else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--messiness", type=float, nargs="+", default=[1.0, 2.0])
+    parser.add_argument("--no-train", action="store_true", help="score with the repository's model")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    results = []
+    for messiness in args.messiness:
+        data_dir = Path(tempfile.mkdtemp(prefix="bench-linkage-"))
+        subprocess.run([sys.executable, "-m", "dagster_project.synthetic", "--persons", str(args.persons),
+                        "--seed", str(args.seed), "--messiness", str(messiness), "--out", str(data_dir)],
+                       check=True, cwd=ROOT, capture_output=True)
+        run(INGEST, str(data_dir))
+        steps = {"prepare": run(STEP, str(data_dir), "prepare")}
+        if not args.no_train:
+            steps["train"] = run(STEP, str(data_dir), "train")
+        steps["score_cluster_stable_ids"] = run(STEP, str(data_dir), "index")
+        steps["pseudonymise"] = run(STEP, str(data_dir), "pseudonymise")
+        accuracy = run(STEP, str(data_dir), "evaluate")
+        results.append({"messiness": messiness, "steps": steps, "accuracy": accuracy})
+        shutil.rmtree(data_dir)
+    today = dt.date.today().isoformat()
+    lines = [f"# Linkage benchmark: {args.persons:,} people, {today}", "", f"Machine: {machine()}", "",
+             "| messiness | method | precision | recall | F1 | recall w/o valid NHS no. | people found / true |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        for name in ("splink", "nhs_number_only"):
+            m = r["accuracy"][name]
+            lines.append(f"| {r['messiness']} | {name} | {m['precision']} | {m['recall']} | {m['f1']} | "
+                         f"{m['recall_without_valid_nhs_number']} | {m['people_predicted']:,} / {m['people_true']:,} |")
+    lines += ["", "| messiness | step | wall s | peak RSS GiB | facts |", "| ---: | --- | ---: | ---: | --- |"]
+    for r in results:
+        for step, facts in r["steps"].items():
+            extra = {k: v for k, v in facts.items() if k not in ("wall_s", "peak_rss_gib")}
+            lines.append(f"| {r['messiness']} | {step} | {facts['wall_s']} | {facts['peak_rss_gib']} | {extra} |")
+    report = "\n".join(lines)
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / f"linkage-{args.persons}-{today}"
+    stem.with_suffix(".md").write_text(report + "\n")
+    stem.with_suffix(".json").write_text(json.dumps({"persons": args.persons, "results": results,
+                                                    "machine": machine()}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The linkage run, as plain functions over the identity zone (no Dagster here).
+
+prepare -> (train) -> score and cluster -> stable ids -> pseudonymise, each step reading and
+writing named files under `<data_dir>/identity/`, so each can be run, tested and timed alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.lib.zones import Zones
+from dagster_project.linkage import evaluation, pseudonymise, records, scoring, stable_ids
+from dagster_project.linkage.model import MODEL_DIR, MODEL_FILE, TrainedModel
+from dagster_project.sources import raw_zone
+from dagster_project.sources.registry import load_registry
+
+RECORDS = "person_records.parquet"
+PROFILES = "profiles.parquet"
+RECORD_PROFILES = "record_profiles.parquet"
+PAIRS = "pairwise_predictions.parquet"
+CLUSTERS = "clusters.parquet"
+PERSON_INDEX = "person_index.parquet"
+CHANGES = "person_index_changes.parquet"
+PSEUDO_KEYS = "pseudo_keys.parquet"
+OPT_OUTS = "opt_outs.parquet"
+
+
+def write_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.write_parquet(tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def prepare(zones: Zones) -> dict:
+    """Cleaned identity records of every person-level table, and their distinct profiles."""
+    cleaned = records.clean(records.read_identity_records(zones.raw))
+    profile_table, record_map = records.profiles(cleaned)
+    write_atomic(cleaned, zones.identity / RECORDS)
+    write_atomic(profile_table, zones.identity / PROFILES)
+    write_atomic(record_map, zones.identity / RECORD_PROFILES)
+    by_source = cleaned.group_by("source", "table").agg(
+        pl.len().alias("records"),
+        pl.col("nhs_number").is_null().sum().alias("without_valid_nhs_number"),
+        pl.col("nhs_number_invalid").sum().alias("nhs_number_failed_mod11"),
+    ).sort("source", "table")
+    return {"records": cleaned.height, "profiles": profile_table.height, "by_source": by_source}
+
+
+def model_path(zones: Zones) -> Path:
+    """The model in use: the newest trained on this platform, else the one in the repository."""
+    trained = sorted((zones.identity / "models").glob("person_model-*.json"))
+    return trained[-1] if trained else MODEL_DIR / MODEL_FILE
+
+
+def train_model(zones: Zones, seed: int = 42) -> tuple[TrainedModel, Path]:
+    from dagster_project.linkage.model import train
+
+    profile_table = pl.read_parquet(zones.identity / PROFILES)
+    model = train(profile_table, seed=seed)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = zones.identity / "models" / f"person_model-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = model.save(path.parent / f".tmp-{stamp}")
+    os.replace(tmp, path)
+    tmp.parent.rmdir()
+    return model, path
+
+
+def quality(person_index: pl.DataFrame, cleaned: pl.DataFrame) -> dict:
+    """Linkage quality without a truth: cluster sizes, records linked per source, and how
+    many records without a valid NHS number were linked to someone else's records."""
+    sizes = person_index.group_by("person_id").len()
+    linked = person_index.join(sizes, on="person_id").with_columns((pl.col("len") > 1).alias("linked"))
+    per_source = (
+        linked.join(cleaned.select(*stable_ids.KEY, "nhs_number"), on=stable_ids.KEY, nulls_equal=True)
+        .group_by("source", "table")
+        .agg(
+            pl.len().alias("records"),
+            pl.col("linked").sum().alias("linked_to_other_records"),
+            pl.col("nhs_number").is_null().sum().alias("without_valid_nhs_number"),
+            (pl.col("nhs_number").is_null() & pl.col("linked")).sum().alias("without_nhs_number_but_linked"),
+        )
+        .sort("source", "table")
+    )
+    distribution = (
+        sizes.with_columns(
+            pl.col("len").cut([1, 2, 5, 10, 50, 200], labels=["1", "2", "3-5", "6-10", "11-50", "51-200", ">200"]).alias("records_per_person")
+        )
+        .group_by("records_per_person").len().sort("records_per_person")
+    )
+    return {
+        "people": sizes.height,
+        "records": person_index.height,
+        "largest_person_records": int(sizes["len"].max() or 0),
+        "cluster_sizes": distribution,
+        "per_source": per_source,
+    }
+
+
+@dataclass
+class IndexResult:
+    person_index: pl.DataFrame
+    changes: pl.DataFrame
+    pairs: int
+    model_path: Path
+    charts: Path
+
+
+def build_person_index(zones: Zones, threshold: float = scoring.MATCH_THRESHOLD) -> IndexResult:
+    """Score and cluster the profiles, give every record a stable person id, log changes."""
+    path = model_path(zones)
+    model = TrainedModel.load(path)
+    profile_table = pl.read_parquet(zones.identity / PROFILES)
+    record_map = pl.read_parquet(zones.identity / RECORD_PROFILES)
+    charts = zones.reports / "linkage"
+    output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts)
+    write_atomic(output.pairs, zones.identity / PAIRS)
+    write_atomic(output.clusters, zones.identity / CLUSTERS)
+    best = scoring.best_link_probability(output.pairs, output.clusters)
+    current = record_map.join(output.clusters, on="unique_id", how="left")
+    index_path, changes_path = zones.identity / PERSON_INDEX, zones.identity / CHANGES
+    previous = pl.read_parquet(index_path) if index_path.exists() else None
+    history = pl.read_parquet(changes_path) if changes_path.exists() else None
+    assigned, changes = stable_ids.assign_stable_ids(current.select(*stable_ids.KEY, "cluster_id"), previous, history)
+    person_index = (
+        assigned.join(current.select(*stable_ids.KEY, "unique_id"), on=stable_ids.KEY, nulls_equal=True)
+        .join(best, on="unique_id", how="left")
+        .select(*stable_ids.KEY, "person_id", "match_probability")
+        .sort(stable_ids.KEY, nulls_last=False)
+    )
+    changes = changes.with_columns(pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("changed_at"))
+    write_atomic(person_index, index_path)
+    write_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
+    return IndexResult(person_index, changes, output.pairs.height, path, charts)
+
+
+def pseudonymise_index(zones: Zones, key: bytes) -> dict:
+    person_index = pl.read_parquet(zones.identity / PERSON_INDEX)
+    keys = pseudonymise.pseudo_keys(person_index, key)
+    write_atomic(keys, zones.identity / PSEUDO_KEYS)
+    return {"records": keys.height, "people": keys["pseudo_id"].n_unique()}
+
+
+def apply_opt_outs(zones: Zones) -> dict:
+    """People with a national data opt-out, by pseudo id, for the warehouse to exclude."""
+    keys = pl.read_parquet(zones.identity / PSEUDO_KEYS)
+    spec = load_registry()["opt_out__national_data_opt_out"]
+    scan = raw_zone.scan_published(zones.raw, spec)
+    numbers = scan.select("nhs_number").collect() if scan is not None else pl.DataFrame({"nhs_number": []}, schema={"nhs_number": pl.Utf8})
+    cleaned = pl.read_parquet(zones.identity / RECORDS, columns=[*stable_ids.KEY, "nhs_number"])
+    opt_outs = pseudonymise.opted_out(cleaned, keys, numbers)
+    write_atomic(opt_outs, zones.identity / OPT_OUTS)
+    return {"opt_out_numbers": numbers.height, "opted_out_people": opt_outs.height}
+
+
+def evaluate(zones: Zones) -> dict | None:
+    """Accuracy against the synthetic ground truth, Splink beside the NHS-number-only baseline.
+
+    Returns None when there is no truth (real data)."""
+    truth_path = zones.truth / "person_records.parquet"
+    if not truth_path.exists():
+        return None
+    truth = pl.read_parquet(truth_path)
+    person_index = pl.read_parquet(zones.identity / PERSON_INDEX)
+    cleaned = pl.read_parquet(zones.identity / RECORDS)
+    baseline = evaluation.nhs_number_baseline(cleaned)
+    no_nhs = cleaned.filter(pl.col("nhs_number").is_null()).select(evaluation.KEY)
+    splink = evaluation.pairwise_metrics(person_index, truth)
+    nhs_only = evaluation.pairwise_metrics(baseline, truth)
+    splink["recall_without_valid_nhs_number"] = evaluation.recall_for(person_index, truth, no_nhs)
+    nhs_only["recall_without_valid_nhs_number"] = evaluation.recall_for(baseline, truth, no_nhs)
+    return {"splink": splink, "nhs_number_only": nhs_only}

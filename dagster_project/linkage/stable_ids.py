@@ -1,0 +1,117 @@
+"""Stable person ids across refreshes, and the change log of merges and splits.
+
+Clustering gives anonymous cluster numbers that change every run. A person must keep the
+id they had last month when their records are unchanged or extended, so each new cluster
+inherits the previous id that most of its records carried:
+
+- a cluster whose records all carried one previous id keeps it (the usual case);
+- a cluster holding records of several previous people (a *merge*) keeps the id with the
+  most records (ties: the smaller id); the others are retired into it;
+- a previous person whose records are now in several clusters (a *split*) stays with the
+  cluster holding most of them; the other clusters get new ids;
+- a cluster of only new records gets a new id.
+
+Ids are `P` + 10 digits, never reused: new ids continue from the highest id ever issued.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+KEY = ["source", "table", "practice_code", "record_id"]
+ID_PREFIX = "P"
+
+
+def _format_ids(numbers: pl.Expr) -> pl.Expr:
+    return pl.lit(ID_PREFIX) + numbers.cast(pl.Utf8).str.zfill(10)
+
+
+def highest_issued(previous: pl.DataFrame | None, changes: pl.DataFrame | None = None) -> int:
+    ids = []
+    for frame, col in ((previous, "person_id"), (changes, "person_id"), (changes, "other_person_id")):
+        if frame is not None and frame.height and col in frame.columns:
+            ids.append(frame.select(pl.col(col).str.slice(len(ID_PREFIX)).cast(pl.Int64, strict=False).max()).item() or 0)
+    return max(ids, default=0)
+
+
+def assign_stable_ids(
+    current: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    changes: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`current` (KEY + cluster_id) -> (KEY + person_id, change events of this refresh)."""
+    if previous is None or previous.height == 0:
+        previous = pl.DataFrame(schema={**{k: pl.Utf8 for k in KEY}, "person_id": pl.Utf8})
+    start = highest_issued(previous, changes)
+    joined = current.join(
+        previous.select(*KEY, pl.col("person_id").alias("prev_id")), on=KEY, how="left", nulls_equal=True
+    )
+    claims = (
+        joined.filter(pl.col("prev_id").is_not_null())
+        .group_by("cluster_id", "prev_id")
+        .len()
+        .sort(["len", "prev_id", "cluster_id"], descending=[True, False, False])
+    )
+    # Greedy over claims, strongest first: each cluster and each previous id used once.
+    # Uncontested claims (the vast majority) are settled without the loop.
+    per_cluster = claims.group_by("cluster_id").len().rename({"len": "n_c"})
+    per_prev = claims.group_by("prev_id").len().rename({"len": "n_p"})
+    claims = claims.join(per_cluster, on="cluster_id").join(per_prev, on="prev_id")
+    simple = claims.filter((pl.col("n_c") == 1) & (pl.col("n_p") == 1)).select("cluster_id", "prev_id")
+    contested = claims.filter((pl.col("n_c") > 1) | (pl.col("n_p") > 1)).sort(
+        ["len", "prev_id", "cluster_id"], descending=[True, False, False]
+    )
+    taken_c: set = set()
+    taken_p: set = set()
+    won = []
+    for cluster_id, prev_id in contested.select("cluster_id", "prev_id").iter_rows():
+        if cluster_id in taken_c or prev_id in taken_p:
+            continue
+        taken_c.add(cluster_id)
+        taken_p.add(prev_id)
+        won.append((cluster_id, prev_id))
+    kept = pl.concat(
+        [simple, pl.DataFrame(won, schema={"cluster_id": simple.schema["cluster_id"], "prev_id": pl.Utf8}, orient="row")]
+    )
+    clusters = (
+        joined.group_by("cluster_id")
+        .agg(pl.min_horizontal(pl.concat_str([pl.col(k).fill_null("") for k in KEY], separator="|")).min().alias("_first"))
+        .join(kept, on="cluster_id", how="left")
+    )
+    fresh = clusters.filter(pl.col("prev_id").is_null()).sort("_first").with_row_index("_n", offset=start + 1)
+    ids = pl.concat([
+        clusters.filter(pl.col("prev_id").is_not_null()).select("cluster_id", pl.col("prev_id").alias("person_id")),
+        fresh.select("cluster_id", _format_ids(pl.col("_n")).alias("person_id")),
+    ])
+    assigned = joined.join(ids, on="cluster_id")
+    return assigned.select(*KEY, "person_id"), _changes(assigned, previous)
+
+
+def _changes(assigned: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """Events of this refresh: created, merged (other id retired into person), split (records
+    of a previous person moved to another person), retired (no records left)."""
+    moves = (
+        assigned.filter(pl.col("prev_id").is_not_null() & (pl.col("prev_id") != pl.col("person_id")))
+        .group_by("prev_id", "person_id")
+        .len()
+    )
+    still = set(assigned["person_id"].unique().to_list())
+    prev_ids = set(previous["person_id"].unique().to_list())
+    merged = moves.filter(~pl.col("prev_id").is_in(list(still))).select(
+        pl.lit("merged").alias("event"), "person_id", pl.col("prev_id").alias("other_person_id"), pl.col("len").alias("records")
+    )
+    split = moves.filter(pl.col("prev_id").is_in(list(still))).select(
+        pl.lit("split").alias("event"), "person_id", pl.col("prev_id").alias("other_person_id"), pl.col("len").alias("records")
+    )
+    new_ids = [p for p in still if p not in prev_ids]
+    created = (
+        assigned.filter(pl.col("person_id").is_in(new_ids)).group_by("person_id").len()
+        .select(pl.lit("created").alias("event"), "person_id", pl.lit(None, pl.Utf8).alias("other_person_id"), pl.col("len").alias("records"))
+    )
+    gone = sorted(prev_ids - still - set(merged["other_person_id"].to_list()))
+    retired = pl.DataFrame({"event": ["retired"] * len(gone), "person_id": gone,
+                            "other_person_id": [None] * len(gone), "records": [0] * len(gone)},
+                           schema={"event": pl.Utf8, "person_id": pl.Utf8, "other_person_id": pl.Utf8, "records": pl.UInt32})
+    return pl.concat([
+        f.with_columns(pl.col("records").cast(pl.UInt32)) for f in (created, merged, split, retired)
+    ]).sort("event", "person_id")
