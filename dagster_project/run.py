@@ -60,6 +60,36 @@ def materialise_all(zones: Zones, instance: dg.DagsterInstance) -> list[str]:
     return failures
 
 
+def link_and_pseudonymise(instance: dg.DagsterInstance) -> bool:
+    """Score, cluster and pseudonymise with the current model (the `link_people` job)."""
+    from dagster_project.definitions import defs
+
+    result = defs.resolve_job_def("link_people").execute_in_process(
+        instance=instance, raise_on_error=False, tags={"trigger": "make_run"}
+    )
+    return result.success
+
+
+def linkage_summary(zones: Zones) -> list[str]:
+    from dagster_project.linkage import pipeline
+
+    path = zones.identity / pipeline.PERSON_INDEX
+    if not path.exists():
+        return []
+    index = pl.read_parquet(path)
+    lines = ["", f"People linked: {index['person_id'].n_unique():,} people from {index.height:,} "
+             f"person-level records (Splink; identity zone {zones.identity})"]
+    accuracy = pipeline.evaluate(zones)
+    if accuracy:
+        for name, m in accuracy.items():
+            lines.append(f"  {name:<16} precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
+                         f"people {m['people_predicted']:,} (truth {m['people_true']:,})")
+    opt = zones.identity / pipeline.OPT_OUTS
+    if opt.exists():
+        lines.append(f"  national data opt-outs applied to {pl.read_parquet(opt).height:,} people")
+    return lines
+
+
 def summary(zones: Zones) -> str:
     lines = ["", "Rows in the raw zone (what downstream sees: newest snapshot / all increments):"]
     for spec in load_registry().values():
@@ -67,6 +97,7 @@ def summary(zones: Zones) -> str:
         dates = raw_zone.published_dates(zones.raw, spec)
         rows = frame.select(pl.len()).collect().item() if frame is not None else 0
         lines.append(f"  {spec.source + '.' + spec.table:<40} {rows:>12,}  extracts: {len(dates)}")
+    lines += linkage_summary(zones)
     lines += [
         "",
         f"data directory:   {zones.data_dir}",
@@ -91,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         generate_default(zones, args.persons, args.seed)
     with dg.DagsterInstance.get() as instance:
         failures = materialise_all(zones, instance)
+        if not failures and not link_and_pseudonymise(instance):
+            failures.append("link_people")
     print(summary(zones))
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
     if failures:

@@ -12,6 +12,8 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+# a test key for the pseudonymisation resource (the Makefile sets a labelled demo key)
+os.environ.setdefault("PHM_PSEUDO_KEY", "TEST-KEY-synthetic-data-only")
 
 from dagster_project.lib.nhs_number import generate_999  # noqa: E402
 from dagster_project.lib.zones import Zones  # noqa: E402
@@ -58,3 +60,27 @@ def write_landing(zones: Zones, source: str, table: str, extract_date: str, cont
     else:
         path.write_bytes(content)
     return path
+
+
+def ingest_all(zones: Zones, up_to: str | None = None) -> None:
+    """Gate and load every landed extract (optionally only those up to a date)."""
+    from dagster_project.sources.ingest import ingest_partition
+    from dagster_project.sources.landing import discover_extracts
+    from dagster_project.sources.registry import load_registry
+
+    for spec in load_registry().values():
+        for extract_date in discover_extracts(zones.landing, spec.source).dates:
+            if up_to is None or extract_date <= up_to:
+                result = ingest_partition(zones, spec, extract_date)
+                assert result.published, result.reason
+
+
+@pytest.fixture(scope="session")
+def small_ics(tmp_path_factory) -> Zones:
+    """A 3,000-person synthetic ICS (3 monthly extracts), generated and ingested once."""
+    from dagster_project.synthetic import GeneratorConfig, generate
+
+    zones = Zones.at(tmp_path_factory.mktemp("small_ics") / "data")
+    generate(GeneratorConfig(persons=3000, seed=5, out=zones.data_dir))
+    ingest_all(zones)
+    return zones

@@ -29,6 +29,7 @@ def score_and_cluster(
     """Pairwise predictions over the blocking rules, then connected components at threshold."""
     con = duckdb.connect()
     linker = linker_for(profile_table, model.settings, connection=con)
+    recalibrate_prior(linker)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     if charts_dir is not None:
         write_charts(linker, charts_dir, _waterfall_sample(profile_table, model, predictions, con))
@@ -46,6 +47,21 @@ def score_and_cluster(
     )
     con.close()
     return LinkageOutput(pairs=pairs, clusters=cluster_frame)
+
+
+def recalibrate_prior(linker) -> None:
+    """Re-estimate the prior (the chance two random records match) on the data being scored.
+
+    The prior scales with 1/population: a model trained on 20,000 people applied to 1.1
+    million would overrate every match ~50-fold. Estimating it from exact NHS-number and
+    name+date-of-birth agreement is cheap and changes no m or u parameter, so refreshes
+    still only score; training stays on demand.
+    """
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("nhs_number"), block_on("dob_string", "family_name", "given_name")], recall=0.8
+    )
 
 
 def _waterfall_sample(profile_table, model: TrainedModel, predictions, con, n: int = 20):

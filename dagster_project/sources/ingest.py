@@ -122,7 +122,7 @@ def ingest_partition(
         sample_columns = [c for c in audited.columns if c not in spec.direct_identifiers]
         result.suite = run_suite(
             audited, load_suite(expectations_dir / f"{spec.suite}.json"), params,
-            sample_columns=sample_columns,
+            sample_columns=sample_columns, rate_block_min_rows=spec.rate_block_min_rows,
         )
         _mask(result.suite, spec)
         del audited

@@ -39,6 +39,7 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     suite: str
     volume: VolumeRule
+    rate_block_min_rows: int = 0
     person_level: bool = False
     identity: dict[str, str] = field(default_factory=dict)
     direct_identifiers: tuple[str, ...] = ()
@@ -91,6 +92,7 @@ def parse_registry(doc: dict) -> dict[str, TableSpec]:
                 columns=tuple(_column(n, c) for n, c in raw["columns"].items()),
                 suite=raw["suite"],
                 volume=VolumeRule(**volume),
+                rate_block_min_rows=raw.get("rate_block_min_rows", defaults.get("rate_block_min_rows", 0)),
                 person_level=raw.get("person_level", False),
                 identity=dict(raw.get("identity", {})),
                 direct_identifiers=tuple(raw.get("direct_identifiers", ())),

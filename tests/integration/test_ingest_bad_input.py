@@ -155,8 +155,17 @@ def test_invalid_nhs_numbers_flag_below_and_block_above_threshold(zones, publish
 
 def test_unknown_sex_codes(zones, published):
     frame = patients_frame()
-    delivered = write_landing(zones, "gp", "patients", BAD, _csv(frame.with_columns(frame["sex"].scatter(list(range(10)), "9"))))
+    delivered = write_landing(zones, "gp", "patients", BAD, _csv(frame.with_columns(frame["sex"].scatter(list(range(30)), "9"))))
     _assert_stopped(zones, published, delivered, "sex is an allowed value", "'sex'")
+
+
+def test_a_rate_rule_needs_more_than_a_handful_of_rows_to_block(zones, published):
+    # 3 unknown sex codes in 200 rows is 1.5%, above the 1% rate, but only 3 rows: a warning
+    frame = patients_frame()
+    write_landing(zones, "gp", "patients", BAD, _csv(frame.with_columns(frame["sex"].scatter([1, 2, 3], "9"))))
+    result = ingest_partition(zones, SPEC, BAD)
+    assert result.published
+    assert any(o.rule.startswith("sex is an allowed value") for o in result.suite.warnings)
 
 
 def test_row_volume_dropping_by_90_percent(zones, published):

@@ -1,0 +1,66 @@
+"""Person ids stay put across refreshes; merges and splits are logged."""
+
+import polars as pl
+
+from dagster_project.linkage.stable_ids import assign_stable_ids
+
+
+def _records(pairs):  # [(record_id, cluster_or_person)]
+    return pl.DataFrame({
+        "source": ["gp"] * len(pairs), "table": ["patients"] * len(pairs),
+        "practice_code": ["D82001"] * len(pairs), "record_id": [r for r, _ in pairs],
+        "cluster_id": [c for _, c in pairs],
+    })
+
+
+def _index(pairs):
+    return _records(pairs).rename({"cluster_id": "person_id"})
+
+
+def _ids(assigned):
+    return dict(zip(assigned["record_id"], assigned["person_id"]))
+
+
+def test_first_run_numbers_people_deterministically():
+    assigned, changes = assign_stable_ids(_records([("a", 7), ("b", 7), ("c", 3)]), None)
+    ids = _ids(assigned)
+    assert ids["a"] == ids["b"] != ids["c"]
+    assert set(ids.values()) == {"P0000000001", "P0000000002"}
+    assert changes["event"].to_list() == ["created", "created"]
+
+
+def test_unchanged_and_extended_people_keep_their_ids():
+    previous = _index([("a", "P0000000001"), ("b", "P0000000001"), ("c", "P0000000002")])
+    # cluster numbers are arbitrary each run; a new record d joins a's person
+    current = _records([("a", 40), ("b", 40), ("d", 40), ("c", 12), ("e", 99)])
+    assigned, changes = assign_stable_ids(current, previous)
+    ids = _ids(assigned)
+    assert ids["a"] == ids["b"] == ids["d"] == "P0000000001"
+    assert ids["c"] == "P0000000002"
+    assert ids["e"] == "P0000000003"  # new person: numbering continues, never reuses
+    assert changes.filter(pl.col("event") != "created").height == 0
+
+
+def test_merge_keeps_the_larger_id_and_logs_the_other():
+    previous = _index([("a", "P0000000001"), ("b", "P0000000001"), ("c", "P0000000002")])
+    assigned, changes = assign_stable_ids(_records([("a", 1), ("b", 1), ("c", 1)]), previous)
+    assert set(_ids(assigned).values()) == {"P0000000001"}
+    merged = changes.filter(pl.col("event") == "merged").row(0, named=True)
+    assert merged["person_id"] == "P0000000001" and merged["other_person_id"] == "P0000000002"
+
+
+def test_split_keeps_the_id_with_the_majority_and_logs_the_move():
+    previous = _index([("a", "P0000000005"), ("b", "P0000000005"), ("c", "P0000000005")])
+    assigned, changes = assign_stable_ids(_records([("a", 1), ("b", 1), ("c", 2)]), previous)
+    ids = _ids(assigned)
+    assert ids["a"] == ids["b"] == "P0000000005"
+    assert ids["c"] == "P0000000006"
+    split = changes.filter(pl.col("event") == "split").row(0, named=True)
+    assert split["person_id"] == "P0000000006" and split["other_person_id"] == "P0000000005"
+
+
+def test_retired_ids_are_logged_and_never_reissued():
+    previous = _index([("a", "P0000000001"), ("z", "P0000000009")])
+    assigned, changes = assign_stable_ids(_records([("a", 1), ("n", 2)]), previous)
+    assert _ids(assigned)["n"] == "P0000000010"
+    assert changes.filter(pl.col("event") == "retired")["person_id"].to_list() == ["P0000000009"]
