@@ -41,11 +41,14 @@ def add_audit_columns(
         if "date_of_birth" in out.columns:
             dob = pl.col("date_of_birth")
         elif births is not None and {"practice_code", "patient_id"} <= set(out.columns):
-            out = out.join(
-                births.rename({"date_of_birth": "_dob"}),
-                on=["practice_code", "patient_id"],
-                how="left",
+            # join only the key columns (not the whole extract: a 17-million-row GP journal
+            # copied for one date column is gigabytes), keeping the extract's row order
+            dob_series = (
+                out.select("practice_code", "patient_id")
+                .join(births, on=["practice_code", "patient_id"], how="left", maintain_order="left")
+                .get_column("date_of_birth")
             )
+            out = out.with_columns(dob_series.alias("_dob"))
             dob = pl.col("_dob")
         elif {"practice_code", "patient_id"} <= set(out.columns):
             dob = pl.lit(None, dtype=pl.Date)  # no patients extract of this date: not checkable
