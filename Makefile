@@ -23,9 +23,11 @@ install: $(STAMP)
 
 run: install  ## generate the synthetic ICS if landing is empty, materialise everything, summarise
 	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
 	$(PY) -m dagster_project.run
 
 test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
+	$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
 	$(PY) -m ruff check dagster_project tests benchmarks
 	$(PY) -m pytest -q
 

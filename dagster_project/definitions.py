@@ -8,14 +8,16 @@ from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, tra
 from dagster_project.resources import PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
+from dagster_project.warehouse import WAREHOUSE_ASSETS, WAREHOUSE_RESOURCES
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *IDENTITY_ASSETS],
+    assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS],
     jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
     resources={
         "platform": PlatformResource.from_env(),
         "pseudonymisation": PseudonymisationKey(key=dg.EnvVar("PHM_PSEUDO_KEY")),
+        **WAREHOUSE_RESOURCES,
     },
 )

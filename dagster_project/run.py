@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         failures = materialise_all(zones, instance)
         if not failures and not link_and_pseudonymise(instance):
             failures.append("link_people")
+        if not failures:
+            from dagster_project.warehouse.build import build_warehouse
+
+            if not build_warehouse(zones, instance):
+                failures.append("warehouse")
     print(summary(zones))
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
     if failures:

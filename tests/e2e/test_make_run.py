@@ -22,7 +22,8 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
     assert run.main(["--persons", "1500", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     zones = Zones.at(data_dir)
-    assert "People linked" in out
+    assert "People linked" in out and "Bridges to Health segments" in out
+    assert (data_dir / "warehouse" / "warehouse.duckdb").exists()
     assert (zones.identity / "pseudo_keys.parquet").exists() and (zones.identity / "opt_outs.parquet").exists()
     for spec in load_registry().values():
         dates = raw_zone.published_dates(zones.raw, spec)
@@ -38,7 +39,8 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         runs = instance.get_runs()
         sources = len({s.source for s in load_registry().values()})
-        assert len(runs) == 3 * sources + 1  # one ingest run per source and extract, one linkage run
+        # one ingest run per source and extract, one linkage run, one warehouse build
+        assert len(runs) == 3 * sources + 2
         assert all(r.is_success for r in runs)
     # a second run is idempotent: nothing new to generate, the same partitions re-gated
     assert run.main([]) == 0

@@ -1,0 +1,39 @@
+-- Demographic attributes per registered person, from the GP record of their current
+-- registration (falling back to any other GP record of theirs for a value it lacks):
+-- birth month, sex, SNOMED CT ethnicity code, LSOA 2011.
+with current_registration as (
+    select * from {{ ref('int_registration_current') }}
+),
+
+patients as (
+    select * from {{ ref('stg_gp__patients') }}
+    where pseudo_id is not null
+),
+
+current_record as (
+    select patients.*
+    from patients
+    inner join current_registration
+        on current_registration.gp_record_key = patients.gp_record_key
+),
+
+any_record as (
+    select
+        pseudo_id,
+        min(birth_month) as birth_month,
+        min(case when sex in ('M', 'F') then sex end) as sex,
+        min(ethnicity_code) as ethnicity_code,
+        min(lsoa_code) as lsoa_code
+    from patients
+    group by pseudo_id
+)
+
+select
+    current_registration.pseudo_id,
+    coalesce(current_record.birth_month, any_record.birth_month) as birth_month,
+    coalesce(nullif(current_record.sex, 'U'), any_record.sex, 'U') as sex,
+    coalesce(current_record.ethnicity_code, any_record.ethnicity_code) as ethnicity_code,
+    coalesce(current_record.lsoa_code, any_record.lsoa_code) as lsoa_code
+from current_registration
+left join current_record on current_record.pseudo_id = current_registration.pseudo_id
+left join any_record on any_record.pseudo_id = current_registration.pseudo_id

@@ -1,0 +1,222 @@
+"""The dbt warehouse end to end on a small synthetic ICS, built through its Dagster asset.
+
+Generate ~3,000 people, ingest every extract into the raw zone, write the stand-in identity
+zone (tests/dbt/identity_standin.py, from the synthetic truth), materialise the warehouse
+(`dbt build`: seeds, models, unit tests and data tests as asset checks; docs), then check
+real outcomes against the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from dagster_project.lib.nhs_number import is_valid
+from dagster_project.lib.zones import Zones
+from tests.dbt.identity_standin import ingest_everything, write_standin_identity
+
+PERSONS = 3000
+REFERENCE = dt.date(2026, 11, 1)
+POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", re.IGNORECASE)
+TEN_DIGITS = re.compile(r"^[0-9]{10}$")
+IDENTIFIER_COLUMN = re.compile(
+    r"nhs_?num|nhs_?no|given_name|family_name|forename|surname|date_of_birth|^dob$|postcode"
+    r"|phone|e_?mail")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Zones:
+    from dagster_project.synthetic import GeneratorConfig, generate
+    from dagster_project.warehouse.build import materialise_warehouse
+
+    data_dir = tmp_path_factory.mktemp("warehouse") / "data"
+    generate(GeneratorConfig(persons=PERSONS, seed=5, out=data_dir, end_date=REFERENCE))
+    zones = Zones.at(data_dir)
+    ingest_everything(zones)
+    write_standin_identity(zones)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PHM_DATA_DIR", str(data_dir))
+    try:
+        result = materialise_warehouse(zones)
+    finally:
+        mp.undo()
+    assert result.success, "dbt build failed: see the captured Dagster log"
+    checks = result.get_asset_check_evaluations()
+    failed = [c.check_name for c in checks if not c.passed]
+    assert checks and not failed, f"failing dbt tests: {failed}"
+    return zones
+
+
+def query(zones: Zones, sql: str) -> pl.DataFrame:
+    con = duckdb.connect(str(zones.warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+def living_truth(zones: Zones, on: dt.date = REFERENCE) -> pl.DataFrame:
+    people = pl.read_parquet(zones.truth / "people.parquet")
+    return people.filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on))
+
+
+@pytest.mark.slow
+def test_dim_person_is_the_living_registered_population(warehouse: Zones):
+    dim = query(warehouse, "select * from marts.dim_person")
+    assert dim.height == living_truth(warehouse).height
+    assert dim["pseudo_id"].is_unique().all()
+    assert dim["reference_date"].unique().to_list() == [REFERENCE]
+    assert dim["pcn_code"].null_count() == 0 and dim["age_band"].null_count() == 0
+    # IMD of Norfolk and Waveney LSOAs: every decile occurs, Core20 = deciles 1-2
+    assert dim.filter(pl.col("is_core20") != (pl.col("imd_decile") <= 2)).height == 0
+    assert 0.02 < dim["has_national_data_opt_out"].mean() < 0.07
+
+
+@pytest.mark.slow
+def test_each_person_in_exactly_one_segment(warehouse: Zones):
+    seg = query(warehouse, "select * from marts.mart_segmentation")
+    dim = query(warehouse, "select pseudo_id from marts.dim_person")
+    assert seg.height == dim.height
+    assert seg["pseudo_id"].is_unique().all()
+    assert set(seg["pseudo_id"]) == set(dim["pseudo_id"])
+    sizes = dict(seg.group_by("segment_code").len().iter_rows())
+    assert sizes["healthy_well"] > sizes["chronic_conditions"] > sizes["frailty_dementia"]
+
+
+@pytest.mark.slow
+def test_diabetes_prevalence_matches_truth(warehouse: Zones):
+    truth = living_truth(warehouse).with_columns(
+        age=((pl.lit(REFERENCE) - pl.col("date_of_birth")).dt.total_days() / 365.25))
+    adults = truth.filter(pl.col("age") >= 17)
+    true_cases = adults.filter(pl.col("has_diabetes_t1") | pl.col("has_diabetes_t2")).height
+    flags = query(warehouse, "select has_diabetes from marts.mart_condition_flags")
+    found = int(flags["has_diabetes"].sum())
+    # resolved diabetes codes (DMRES_COD) take about 1% off the register
+    assert abs(found - true_cases) <= max(5, 0.05 * true_cases), (found, true_cases)
+    for condition in ("hypertension", "copd", "heart_failure"):
+        truth_n = int(truth[f"has_{condition}"].sum())
+        got = int(query(warehouse, f"select sum(has_{condition}::int) as n from marts.mart_condition_flags")["n"][0])
+        assert abs(got - truth_n) <= max(5, 0.1 * truth_n), (condition, got, truth_n)
+
+
+@pytest.mark.slow
+def test_risk_is_calibrated_and_tiered(warehouse: Zones):
+    cal = query(warehouse, "select * from marts.mart_risk_calibration order by risk_decile")
+    assert cal.height == 10
+    observed, predicted = cal["observed_admissions"].sum(), cal["predicted_admissions"].sum()
+    assert 0.75 < observed / predicted < 1.33
+    top = cal.filter(pl.col("risk_decile") == 10)
+    assert top["observed_admissions"][0] > 3 * cal.filter(pl.col("risk_decile") == 1)["observed_admissions"][0]
+    risk = query(warehouse, "select risk_tier, frailty_band, age from marts.mart_risk")
+    assert set(risk["risk_tier"]) <= {"very high", "high", "moderate", "low"}
+    assert risk.filter((pl.col("age") < 65) & pl.col("frailty_band").is_not_null()).height == 0
+
+
+@pytest.mark.slow
+def test_no_direct_identifiers_anywhere_in_the_warehouse(warehouse: Zones):
+    """Every table: no identifier-like column names, no NHS numbers, postcodes or names."""
+    truth = pl.read_parquet(warehouse.truth / "people.parquet")
+    nhs_numbers = set(truth["nhs_number"].drop_nulls())
+    names = set(truth["family_name"].drop_nulls()) | set(truth["given_name"].drop_nulls())
+    con = duckdb.connect(str(warehouse.warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        columns = con.sql(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_schema in ('staging', 'intermediate', 'marts')").fetchall()
+        assert columns
+        for schema, table, column, dtype in columns:
+            assert not IDENTIFIER_COLUMN.search(column.lower()), f"{schema}.{table}.{column}"
+            if dtype != "VARCHAR":
+                continue
+            values = [v for (v,) in con.sql(
+                f'select distinct "{column}" from {schema}.{table} where "{column}" is not null').fetchall()]
+            where = f"{schema}.{table}.{column}"
+            assert not nhs_numbers.intersection(values), f"NHS numbers in {where}"
+            assert not any(TEN_DIGITS.match(v) and is_valid(v) and v.startswith("999")
+                           for v in values), f"NHS-number-like values in {where}"
+            assert not any(POSTCODE.match(v) for v in values), f"postcodes in {where}"
+            # a column of names would hold hundreds; a few category words (White, Young) are not names
+            assert len(names.intersection(values)) <= 3, f"person names in {where}"
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_docs_are_generated(warehouse: Zones):
+    index = warehouse.warehouse / "docs" / "index.html"
+    assert index.exists() and (warehouse.warehouse / "docs" / "catalog.json").exists()
+
+
+@pytest.mark.slow
+def test_rebuilds_exactly_as_of_a_past_extract(warehouse: Zones, monkeypatch):
+    """A backfill of the previous month reads only what was published by then."""
+    from dagster_project.warehouse.build import materialise_warehouse
+
+    past = dt.date(2026, 10, 1)
+    monkeypatch.setenv("PHM_DATA_DIR", str(warehouse.data_dir))
+    now = query(warehouse, "select pseudo_id from marts.dim_person")
+    assert materialise_warehouse(warehouse, reference_date=past.isoformat()).success
+    then = query(warehouse, "select pseudo_id, reference_date from marts.dim_person")
+    assert then["reference_date"].unique().to_list() == [past]
+    living_then = living_truth(warehouse, past).height
+    # people alive then who registered for the first time in October are not yet in
+    assert 0 <= living_then - then.height <= 0.02 * living_then
+    assert set(now["pseudo_id"]) != set(then["pseudo_id"])
+    assert materialise_warehouse(warehouse).success  # back to the newest, for other tests
+    assert query(warehouse, "select count(*) as n from marts.dim_person")["n"][0] == now.height
+
+
+def test_translator_maps_sources_to_raw_and_identity_assets():
+    import dagster as dg
+
+    from dagster_project.warehouse import WAREHOUSE_ASSETS
+
+    (assets,) = WAREHOUSE_ASSETS
+    keys = {k.to_user_string() for k in assets.keys}
+    assert {"warehouse/dim_person", "warehouse/mart_segmentation", "warehouse/mart_risk",
+            "warehouse/mart_inequalities", "warehouse/fct_conditions",
+            "warehouse/mart_condition_flags", "warehouse/rule_parameters"} <= keys
+    deps = {k.to_user_string() for k in assets.dependency_keys} - keys
+    assert deps == {
+        "raw/gp/patients", "raw/gp/registrations", "raw/gp/events", "raw/gp/medications",
+        "raw/acute/apc", "raw/acute/ecds", "raw/acute/opa", "raw/talking_therapies/referrals",
+        "raw/community/contacts", "raw/social_care/clients", "raw/reference/practices",
+        "identity/pseudo_keys", "identity/opt_outs"}
+    assert set(assets.group_names_by_key.values()) == {"warehouse"}
+    checks = list(assets.check_specs)
+    assert len(checks) > 100
+    assert any(c.blocking for c in checks)
+    assert dg.AssetKey(["warehouse", "mart_segmentation"]) in {c.asset_key for c in checks}
+
+
+def test_calibration_fit_recovers_known_rate_ratios():
+    import numpy as np
+
+    from dagster_project.warehouse.calibration import fit_poisson
+
+    rng = np.random.default_rng(1)
+    x = np.column_stack([np.ones(50_000), rng.integers(0, 2, 50_000), rng.integers(0, 5, 50_000)])
+    y = rng.poisson(np.exp(x @ np.array([-2.0, 0.7, 0.25])))
+    beta = fit_poisson(x.astype(float), y.astype(float))
+    assert np.allclose(beta, [-2.0, 0.7, 0.25], atol=0.06)
+
+
+def test_reference_date_defaults_to_newest_published_extract(tmp_path: Path):
+    from dagster_project.sources import raw_zone
+    from dagster_project.sources.registry import load_registry
+    from dagster_project.warehouse.reference_date import resolve_reference_date
+
+    zones = Zones.at(tmp_path / "data")
+    spec = load_registry()["gp__patients"]
+    for d in ("2026-09-01", "2026-10-01"):
+        raw_zone.partition_file(zones.raw, spec, d).parent.mkdir(parents=True)
+        raw_zone.partition_file(zones.raw, spec, d).write_bytes(b"")
+    assert resolve_reference_date(zones, None) == "2026-10-01"
+    assert resolve_reference_date(zones, "2026-09-01") == "2026-09-01"
+    with pytest.raises(ValueError):
+        resolve_reference_date(zones, "01/09/2026")
