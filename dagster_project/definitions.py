@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
-from dagster_project.resources import PlatformResource, PseudonymisationKey
+from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
 from dagster_project.warehouse import WAREHOUSE_ASSETS, WAREHOUSE_RESOURCES
@@ -18,6 +18,7 @@ defs = dg.Definitions(
     resources={
         "platform": PlatformResource.from_env(),
         "pseudonymisation": PseudonymisationKey(key=dg.EnvVar("PHM_PSEUDO_KEY")),
+        "linkage": LinkageBackendResource.from_env(),
         **WAREHOUSE_RESOURCES,
     },
 )

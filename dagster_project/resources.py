@@ -7,9 +7,12 @@ pseudonymisation key (never in code; `make` sets a clearly labelled demo key).
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.linkage.backends import Backend
 from dagster_project.linkage.pseudonymise import require_key
 
 
@@ -27,6 +30,22 @@ class PlatformResource(dg.ConfigurableResource):
     def from_env(cls) -> PlatformResource:
         zones = Zones.from_env()
         return cls(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))
+
+
+class LinkageBackendResource(dg.ConfigurableResource):
+    """Where Splink runs: `duckdb` (one machine) or `spark` (`PHM_LINKAGE_BACKEND`,
+    `PHM_SPARK_MASTER`, e.g. `spark://host:7077` or `local[2]`)."""
+
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+
+    def backend(self) -> Backend:
+        return Backend(name=self.engine, spark_master=self.spark_master)
+
+    @classmethod
+    def from_env(cls) -> LinkageBackendResource:
+        return cls(engine=os.environ.get("PHM_LINKAGE_BACKEND", "duckdb"),
+                   spark_master=os.environ.get("PHM_SPARK_MASTER", "local[2]"))
 
 
 class PseudonymisationKey(dg.ConfigurableResource):

@@ -16,19 +16,22 @@ from pathlib import Path
 
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import pipeline
-from dagster_project.linkage.model import MODEL_DIR, MODEL_FILE
+from dagster_project.linkage.backends import Backend
+from dagster_project.linkage.model import MODEL_DIR, model_file
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["train"])
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args()
     zones = Zones.at(args.data_dir)
+    backend = Backend(args.backend)
     pipeline.prepare(zones)
-    model, path = pipeline.train_model(zones)
-    shutil.copyfile(path, MODEL_DIR / MODEL_FILE)
-    pipeline.build_person_index(zones)
+    model, path = pipeline.train_model(zones, backend=backend)
+    shutil.copyfile(path, MODEL_DIR / model_file(backend))
+    pipeline.build_person_index(zones, backend=backend)
     accuracy = pipeline.evaluate(zones)
     meta = model.metadata
     lines = [
@@ -48,9 +51,10 @@ def main() -> None:
         for name, m in accuracy.items():
             lines.append(f"| {name} | {m['precision']} | {m['recall']} | {m['f1']} | "
                          f"{m['recall_without_valid_nhs_number']} | {m['people_predicted']:,} / {m['people_true']:,} |")
-    (MODEL_DIR / "training_report.md").write_text("\n".join(lines) + "\n")
+    report = MODEL_DIR / f"training_report{backend.model_suffix}.md"
+    report.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(json.dumps({"model": str(MODEL_DIR / MODEL_FILE)}))
+    print(json.dumps({"model": str(MODEL_DIR / model_file(backend))}))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.linkage import pipeline
-from dagster_project.resources import PlatformResource, PseudonymisationKey
+from dagster_project.ops.concurrency import IDENTITY_POOL
+from dagster_project.ops.policies import TRANSIENT_RETRY
+from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import raw_key
 from dagster_project.sources.registry import load_registry
 
@@ -30,6 +32,8 @@ def _md(frame: pl.DataFrame) -> dg.MetadataValue:
 @dg.asset(
     key=PERSON_RECORDS,
     group_name=GROUP,
+    retry_policy=TRANSIENT_RETRY,
+    pool=IDENTITY_POOL,
     deps=[raw_key(s) for s in load_registry().values() if s.person_level],
     description=(
         "Identity fields of every person-level record visible downstream, cleaned (names and "
@@ -52,6 +56,7 @@ def person_records(platform: PlatformResource) -> dg.MaterializeResult:
 @dg.asset(
     key=MODEL,
     group_name=GROUP,
+    pool=IDENTITY_POOL,
     deps=[PERSON_RECORDS],
     description=(
         "Train the Splink person model without labels (u by random sampling, m by EM) and save "
@@ -61,14 +66,15 @@ def person_records(platform: PlatformResource) -> dg.MaterializeResult:
     owners=["team:data-engineering"],
     kinds={"splink", "duckdb"},
 )
-def linkage_model(platform: PlatformResource) -> dg.MaterializeResult:
-    model, path = pipeline.train_model(platform.zones)
+def linkage_model(platform: PlatformResource, linkage: LinkageBackendResource) -> dg.MaterializeResult:
+    model, path = pipeline.train_model(platform.zones, backend=linkage.backend())
     meta = model.metadata
     return dg.MaterializeResult(metadata={
         "model": dg.MetadataValue.path(str(path)),
         "trained_at": meta["trained_at"],
         "splink_version": meta["splink_version"],
         "duckdb_version": meta["duckdb_version"],
+        "backend": meta["backend"],
         "profiles": meta["profiles"],
         "blocking_analysis": _md(pl.DataFrame(meta["blocking_analysis"])),
     })
@@ -77,6 +83,7 @@ def linkage_model(platform: PlatformResource) -> dg.MaterializeResult:
 @dg.asset(
     key=PERSON_INDEX,
     group_name=GROUP,
+    pool=IDENTITY_POOL,
     deps=[PERSON_RECORDS, MODEL],
     description=(
         "Score pairs of identity profiles with the Splink model, cluster at the match threshold, "
@@ -93,9 +100,9 @@ def linkage_model(platform: PlatformResource) -> dg.MaterializeResult:
                           description="No implausibly large person: a runaway cluster means a bad model"),
     ],
 )
-def person_index(platform: PlatformResource):
+def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
     zones = platform.zones
-    result = pipeline.build_person_index(zones)
+    result = pipeline.build_person_index(zones, backend=linkage.backend())
     cleaned = pl.read_parquet(zones.identity / pipeline.RECORDS)
     q = pipeline.quality(result.person_index, cleaned)
     events = result.changes.group_by("event").len().sort("event")
@@ -139,6 +146,8 @@ def person_index(platform: PlatformResource):
 @dg.asset(
     key=PSEUDO_KEYS,
     group_name=GROUP,
+    retry_policy=TRANSIENT_RETRY,
+    pool=IDENTITY_POOL,
     deps=[PERSON_INDEX],
     description=(
         "Record keys mapped to pseudo_id = HMAC-SHA256(PHM_PSEUDO_KEY, person_id): the only "
@@ -156,6 +165,8 @@ def pseudo_keys(platform: PlatformResource, pseudonymisation: PseudonymisationKe
 @dg.asset(
     key=OPT_OUTS,
     group_name=GROUP,
+    retry_policy=TRANSIENT_RETRY,
+    pool=IDENTITY_POOL,
     deps=[PSEUDO_KEYS, raw_key(load_registry()["opt_out__national_data_opt_out"])],
     description=(
         "Pseudo ids of people with a national data opt-out: any of the person's linked records "

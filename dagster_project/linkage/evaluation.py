@@ -71,3 +71,17 @@ def nhs_number_baseline(cleaned: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_str([pl.lit("rec:"), *[pl.col(c).fill_null("") for c in KEY]], separator="|"))
         .alias("person_id"),
     )
+
+
+def agreement(a: pl.DataFrame, b: pl.DataFrame, person_col: str = "person_id") -> dict:
+    """How far two linkages of the same records agree: pairs linked by both over pairs
+    linked by either (1.0 = identical clusterings). Used to compare backends."""
+    joined = a.select(*KEY, pl.col(person_col).alias("_a")).join(
+        b.select(*KEY, pl.col(person_col).alias("_b")), on=KEY, nulls_equal=True
+    )
+    in_a = joined.group_by("_a").len().select(_pairs(pl.col("len"))).item()
+    in_b = joined.group_by("_b").len().select(_pairs(pl.col("len"))).item()
+    both = joined.group_by("_a", "_b").len().select(_pairs(pl.col("len"))).item()
+    either = in_a + in_b - both
+    return {"pairs_a": int(in_a), "pairs_b": int(in_b), "pairs_both": int(both),
+            "agreement": round(both / either, 5) if either else 1.0}

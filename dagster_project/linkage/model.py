@@ -29,7 +29,9 @@ import polars as pl
 import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
+
+from dagster_project.linkage.backends import Backend
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 MODEL_FILE = "person_model.json"
@@ -132,19 +134,24 @@ class TrainedModel:
         return cls(settings=doc, metadata=metadata)
 
 
-def linker_for(profile_table: pl.DataFrame, model_settings: SettingsCreator | dict, connection=None) -> Linker:
-    con = connection or duckdb.connect()
-    db_api = DuckDBAPI(connection=con)
-    sdf = db_api.register(profile_table.to_arrow(), dataset_display_name="profiles")
+def linker_for(profile_table: pl.DataFrame, model_settings: SettingsCreator | dict, backend: Backend | None = None) -> Linker:
+    backend = backend or Backend()
+    db_api = backend.db_api()
+    sdf = backend.register(db_api, profile_table, "profiles")
     return Linker(sdf, model_settings, log_level=None)
 
 
-def blocking_analysis(profile_table: pl.DataFrame) -> list[dict]:
+def model_file(backend: Backend | None = None) -> str:
+    return MODEL_FILE.replace(".json", f"{(backend or Backend()).model_suffix}.json")
+
+
+def blocking_analysis(profile_table: pl.DataFrame, backend: Backend | None = None) -> list[dict]:
     """Comparisons each prediction blocking rule adds (Splink's blocking analysis, exact)."""
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    db_api = DuckDBAPI(connection=duckdb.connect())
-    sdf = db_api.register(profile_table.to_arrow(), dataset_display_name="profiles")
+    backend = backend or Backend()
+    db_api = backend.db_api()
+    sdf = backend.register(db_api, profile_table, "profiles_for_blocking_analysis")
     counts = count_comparisons_from_blocking_rules(
         sdf, blocking_rules=blocking_rules_for_prediction(), link_type="dedupe_only",
         record_sample_proportion=1.0,
@@ -156,9 +163,12 @@ def blocking_analysis(profile_table: pl.DataFrame) -> list[dict]:
     ]
 
 
-def train(profile_table: pl.DataFrame, seed: int = 42, max_pairs: float = 2e6) -> TrainedModel:
+def train(
+    profile_table: pl.DataFrame, seed: int = 42, max_pairs: float = 2e6, backend: Backend | None = None
+) -> TrainedModel:
     """Train without labels: prior from NHS-number agreement, u by sampling, m by EM."""
-    linker = linker_for(profile_table, settings())
+    backend = backend or Backend()
+    linker = linker_for(profile_table, settings(), backend)
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("nhs_number"), block_on("dob_string", "family_name", "given_name")], recall=0.8
@@ -174,9 +184,16 @@ def train(profile_table: pl.DataFrame, seed: int = 42, max_pairs: float = 2e6) -
         "profiles": profile_table.height,
         "splink_version": splink.__version__,
         "duckdb_version": duckdb.__version__,
-        "backend": "duckdb",
+        "backend": backend.name,
+        **({"spark_version": _spark_version()} if backend.name == "spark" else {}),
         "seed": seed,
         "u_max_pairs": max_pairs,
-        "blocking_analysis": blocking_analysis(profile_table),
+        "blocking_analysis": blocking_analysis(profile_table, backend),
     }
     return TrainedModel(settings=trained, metadata=metadata)
+
+
+def _spark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__

@@ -16,7 +16,8 @@ import polars as pl
 
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import evaluation, pseudonymise, records, scoring, stable_ids
-from dagster_project.linkage.model import MODEL_DIR, MODEL_FILE, TrainedModel
+from dagster_project.linkage.backends import Backend
+from dagster_project.linkage.model import MODEL_DIR, TrainedModel, model_file
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
 
@@ -55,19 +56,24 @@ def prepare(zones: Zones) -> dict:
     return {"records": cleaned.height, "profiles": profile_table.height, "by_source": by_source}
 
 
-def model_path(zones: Zones) -> Path:
-    """The model in use: the newest trained on this platform, else the one in the repository."""
-    trained = sorted((zones.identity / "models").glob("person_model-*.json"))
-    return trained[-1] if trained else MODEL_DIR / MODEL_FILE
+def model_path(zones: Zones, backend: Backend | None = None) -> Path:
+    """The model in use for a backend: the newest trained on this platform, else the one
+    shipped in the repository. Models are per backend (a DuckDB model does not load on Spark)."""
+    backend = backend or Backend()
+    trained = sorted((zones.identity / "models").glob(f"person_model-*{backend.model_suffix}.json"))
+    if backend.name == "duckdb":
+        trained = [p for p in trained if p.name.count(".") == 1]
+    return trained[-1] if trained else MODEL_DIR / model_file(backend)
 
 
-def train_model(zones: Zones, seed: int = 42) -> tuple[TrainedModel, Path]:
+def train_model(zones: Zones, seed: int = 42, backend: Backend | None = None) -> tuple[TrainedModel, Path]:
     from dagster_project.linkage.model import train
 
+    backend = backend or Backend()
     profile_table = pl.read_parquet(zones.identity / PROFILES)
-    model = train(profile_table, seed=seed)
+    model = train(profile_table, seed=seed, backend=backend)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = zones.identity / "models" / f"person_model-{stamp}.json"
+    path = zones.identity / "models" / f"person_model-{stamp}{backend.model_suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = model.save(path.parent / f".tmp-{stamp}")
     os.replace(tmp, path)
@@ -115,14 +121,16 @@ class IndexResult:
     charts: Path
 
 
-def build_person_index(zones: Zones, threshold: float = scoring.MATCH_THRESHOLD) -> IndexResult:
+def build_person_index(
+    zones: Zones, threshold: float = scoring.MATCH_THRESHOLD, backend: Backend | None = None
+) -> IndexResult:
     """Score and cluster the profiles, give every record a stable person id, log changes."""
-    path = model_path(zones)
+    path = model_path(zones, backend)
     model = TrainedModel.load(path)
     profile_table = pl.read_parquet(zones.identity / PROFILES)
     record_map = pl.read_parquet(zones.identity / RECORD_PROFILES)
     charts = zones.reports / "linkage"
-    output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts)
+    output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend)
     write_atomic(output.pairs, zones.identity / PAIRS)
     write_atomic(output.clusters, zones.identity / CLUSTERS)
     best = scoring.best_link_probability(output.pairs, output.clusters)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
+from dagster_project.linkage.backends import Backend
 from dagster_project.linkage.model import TrainedModel, linker_for
 
 MATCH_THRESHOLD = 0.95  # cluster edges: the pair is the same person with >= 95% probability
@@ -25,27 +25,21 @@ def score_and_cluster(
     model: TrainedModel,
     threshold: float = MATCH_THRESHOLD,
     charts_dir: Path | None = None,
+    backend: Backend | None = None,
 ) -> LinkageOutput:
     """Pairwise predictions over the blocking rules, then connected components at threshold."""
-    con = duckdb.connect()
-    linker = linker_for(profile_table, model.settings, connection=con)
+    backend = backend or Backend()
+    linker = linker_for(profile_table, model.settings, backend)
     recalibrate_prior(linker)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
-    if charts_dir is not None:
-        write_charts(linker, charts_dir, _waterfall_sample(profile_table, model, predictions, con))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     )
-    pairs = pl.from_arrow(
-        con.sql(
-            f"select unique_id_l, unique_id_r, match_probability, match_weight "
-            f"from {predictions.physical_name}"
-        ).arrow()
-    )
-    cluster_frame = pl.from_arrow(
-        con.sql(f"select unique_id, cluster_id from {clusters.physical_name}").arrow()
-    )
-    con.close()
+    pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
+    cluster_frame = backend.fetch(clusters, ["unique_id", "cluster_id"])
+    if charts_dir is not None:
+        sample = pairs.sort("match_probability", "unique_id_l").head(20)
+        write_charts(linker, charts_dir, _waterfall_sample(profile_table, model, sample, backend))
     return LinkageOutput(pairs=pairs, clusters=cluster_frame)
 
 
@@ -64,18 +58,14 @@ def recalibrate_prior(linker) -> None:
     )
 
 
-def _waterfall_sample(profile_table, model: TrainedModel, predictions, con, n: int = 20):
+def _waterfall_sample(profile_table, model: TrainedModel, sample_pairs: pl.DataFrame, backend: Backend, n: int = 20):
     """Re-score a small sample of linked profiles keeping the intermediate columns that
     Splink's waterfall chart needs (kept off for the full run: they cost memory)."""
-    ids = con.sql(
-        f"select unique_id_l, unique_id_r from {predictions.physical_name} "
-        f"order by match_probability, unique_id_l limit {n}"
-    ).fetchall()
-    wanted = sorted({i for pair in ids for i in pair})
+    wanted = sorted(set(sample_pairs["unique_id_l"].to_list()) | set(sample_pairs["unique_id_r"].to_list()))
     sample = profile_table.filter(pl.col("unique_id").is_in(wanted))
     detailed = {**model.settings, "retain_intermediate_calculation_columns": True,
                 "retain_matching_columns": True}
-    sample_linker = linker_for(sample, detailed)
+    sample_linker = linker_for(sample, detailed, backend)
     scored = sample_linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     return sample_linker, scored.as_record_list(limit=n)
 

@@ -11,7 +11,7 @@ import pytest
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import pipeline
 from dagster_project.linkage.assets import IDENTITY_ASSETS, PERSON_INDEX, REFRESH_SELECTION
-from dagster_project.resources import PlatformResource, PseudonymisationKey
+from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from tests.conftest import ingest_all
 
 KEY = b"test-key-not-a-secret-16+"
@@ -103,7 +103,8 @@ def test_identity_assets_materialise_with_passing_checks(small_ics, tmp_path):
         IDENTITY_ASSETS,
         selection=REFRESH_SELECTION,
         resources={"platform": PlatformResource(data_dir=str(zones.data_dir)),
-                   "pseudonymisation": PseudonymisationKey(key=KEY.decode())},
+                   "pseudonymisation": PseudonymisationKey(key=KEY.decode()),
+                   "linkage": LinkageBackendResource()},
     )
     assert result.success
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
