@@ -27,6 +27,7 @@ run: install  ## generate the synthetic ICS if landing is empty, materialise eve
 	$(PY) -m dagster_project.run
 
 test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
+	@bash scripts/install_system_deps.sh  # Debian chromium + postgresql for the browser/instance tests
 	$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
 	$(PY) -m ruff check dagster_project tests benchmarks
 	$(PY) -m pytest -q
@@ -35,11 +36,14 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 ui: install  ## Dagster webserver + daemon on 127.0.0.1:3000, instance under the data directory
-	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
+	@bash scripts/setup_instance.sh  # deploy/dagster.yaml: embedded SQLite storage, pools
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: install  ## benchmarks under benchmarks/ (generator: 100,000 and 1,100,000 people)
+BENCH_PERSONS ?= 50000 200000 1100000
+bench: install  ## benchmarks/: generator, linkage accuracy, end-to-end refresh at BENCH_PERSONS sizes
 	$(PY) benchmarks/bench_generator.py --persons 100000 1100000
+	$(PY) benchmarks/bench_linkage.py --persons 20000 --messiness 1 2
+	$(PY) benchmarks/bench_e2e.py --persons $(BENCH_PERSONS)
 
 lint: install
 	$(PY) -m ruff check dagster_project tests benchmarks

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.cohorts.assets import COHORT_ASSETS
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
+from dagster_project.ops.defs import apply_operational_policies, operations
 from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
 from dagster_project.warehouse import WAREHOUSE_ASSETS, WAREHOUSE_RESOURCES
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS],
+    assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS, *COHORT_ASSETS],
     jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
@@ -22,3 +24,7 @@ defs = dg.Definitions(
         **WAREHOUSE_RESOURCES,
     },
 )
+
+# operations (refresh chain, schedules, alerts); freshness and owners applied once, by group
+defs = apply_operational_policies(dg.Definitions.merge(
+    defs, operations(list(defs.assets or []), [job.name for job in INGEST_JOBS.values()])))

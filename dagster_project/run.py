@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if not build_warehouse(zones, instance):
                 failures.append("warehouse")
+        if not failures:
+            from dagster_project.cohorts.build import publish_all
+
+            if not publish_all(zones, instance):
+                failures.append("cohorts")
     print(summary(zones))
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
     if failures:

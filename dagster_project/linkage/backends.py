@@ -48,8 +48,10 @@ class Backend:
             return db_api.register(frame.to_arrow(), dataset_display_name=name)
         # one Spark session serves every linker: give each its own table name
         spark = db_api.spark
-        frame = frame.with_columns(pl.col(pl.UInt32, pl.UInt64).cast(pl.Int64))  # Arrow-to-Spark has no unsigned ints
-        return db_api.register(spark.createDataFrame(frame.to_pandas()), dataset_display_name=name,
+        # Arrow straight into Spark (4.0+): nulls stay nulls (the pandas route can turn a
+        # missing name into a value that equals every other missing name); no unsigned ints
+        frame = frame.with_columns(pl.col(pl.UInt32, pl.UInt64).cast(pl.Int64))
+        return db_api.register(spark.createDataFrame(frame.to_arrow()), dataset_display_name=name,
                                table_name=f"{name}_{uuid.uuid4().hex[:8]}")
 
     def fetch(self, splink_frame, columns: list[str]) -> pl.DataFrame:

@@ -9,6 +9,8 @@ downstream step and the partition is not published) and the suite's warnings
 
 import dagster as dg
 
+from dagster_project.ops.concurrency import raw_pool
+from dagster_project.ops.policies import TRANSIENT_RETRY
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.ingest import IngestResult, ingest_partition
 from dagster_project.sources.partitions import PARTITIONS
@@ -51,6 +53,8 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         partitions_def=PARTITIONS[spec.source],
         deps=deps,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=raw_pool(spec.source, spec.table),  # one writer per raw table
+        retry_policy=TRANSIENT_RETRY,  # I/O glitches; the gate raises Failure(allow_retries=False)
         description=(
             f"{spec.source}.{spec.table} ({spec.kind}) pulled from landing into typed Parquet in "
             f"the raw zone, write-audit-publish, gated by expectations/{spec.suite}.json."

@@ -14,6 +14,8 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from dagster_project.ops.concurrency import WAREHOUSE_POOL
+from dagster_project.ops.policies import TRANSIENT_RETRY, raise_unless_dbt_succeeded
 from dagster_project.resources import PlatformResource
 from dagster_project.warehouse.project import DBT_PROJECT, docs_dir, ensure_manifest
 from dagster_project.warehouse.reference_date import resolve_reference_date
@@ -29,6 +31,8 @@ class WarehouseConfig(dg.Config):
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseTranslator(),
     name="warehouse_dbt",
+    pool=WAREHOUSE_POOL,  # one writer of warehouse.duckdb
+    retry_policy=TRANSIENT_RETRY,  # failing dbt tests are not retried (see below)
 )
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseConfig,
                          dbt: DbtCliResource, platform: PlatformResource):
@@ -39,7 +43,9 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseCon
     zones.warehouse.mkdir(parents=True, exist_ok=True)
     dbt_vars = ["--vars", json.dumps({"reference_date": reference_date})]
     context.log.info(f"building the warehouse as of {reference_date}")
-    yield from dbt.cli(["build", *dbt_vars], context=context).stream()
+    build = dbt.cli(["build", *dbt_vars], context=context, raise_on_error=False)
+    yield from build.stream()
+    raise_unless_dbt_succeeded(build)
     docs = docs_dir(zones.data_dir)
     dbt.cli(["docs", "generate", *dbt_vars], target_path=docs, raise_on_error=False).wait()
     context.log.info(f"dbt docs: {docs / 'index.html'}")

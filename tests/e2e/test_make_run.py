@@ -39,9 +39,25 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         runs = instance.get_runs()
         sources = len({s.source for s in load_registry().values()})
-        # one ingest run per source and extract, one linkage run, one warehouse build
-        assert len(runs) == 3 * sources + 2
+        # one ingest run per source and extract, one linkage run, one warehouse build, one
+        # contact-details refresh and one cohorts/release run per Protect NoW project
+        from dagster_project.cohorts.registry import load_projects
+
+        projects = list(load_projects())
+        assert len(runs) == 3 * sources + 2 + 1 + len(projects)
         assert all(r.is_success for r in runs)
+    # every Protect NoW project published, gated, with its report; latest moved; audited
+    from dagster_project.cohorts import publish
+
+    assert "Protect NoW releases" in out
+    log = publish.read_audit_log(zones)
+    for project in projects:
+        pointer = publish.latest(zones, project)
+        assert pointer is not None, project
+        release = zones.published / project / pointer["run_date"]
+        assert (release / "cohort.parquet").exists() and (release / "report.html").exists()
+        assert pl.read_parquet(release / "cohort.parquet").height == pointer["rows"]
+        assert any(e["project"] == project and e["what"] == "pseudonymised_release" for e in log)
     # a second run is idempotent: nothing new to generate, the same partitions re-gated
     assert run.main([]) == 0
     assert pl.read_parquet(raw_zone.partition_file(zones.raw, load_registry()["gp__patients"],

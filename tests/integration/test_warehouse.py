@@ -186,6 +186,7 @@ def test_translator_maps_sources_to_raw_and_identity_assets():
         "raw/gp/patients", "raw/gp/registrations", "raw/gp/events", "raw/gp/medications",
         "raw/acute/apc", "raw/acute/ecds", "raw/acute/opa", "raw/talking_therapies/referrals",
         "raw/community/contacts", "raw/social_care/clients", "raw/reference/practices",
+        "raw/outreach/outcomes",
         "identity/pseudo_keys", "identity/opt_outs"}
     assert set(assets.group_names_by_key.values()) == {"warehouse"}
     checks = list(assets.check_specs)

@@ -1,0 +1,39 @@
+{{ config(schema='intermediate') }}
+-- Who any Protect NoW cohort may contain, as of the reference date: the living registered
+-- population (dim_person: registration open on the date at the latest-started practice, no
+-- date of death on or before it) less everyone with an opt-out, by tested joins, not by
+-- convention:
+--   national data opt-out  anti-join on stg_identity__opt_outs (pseudo ids from the
+--                          identity zone: any of the person's linked records carries an
+--                          NHS number on the national list);
+--   Type 1 opt-out         anti-join on the GP dissent code (int_observations_latest,
+--                          local placeholder cluster TYPE1_OPTOUT_COD).
+-- A person who moved practice is counted at the new practice (dim_person).
+with people as (
+    select * from {{ ref('dim_person') }}
+),
+
+national_data_opt_outs as (
+    select pseudo_id from {{ ref('stg_identity__opt_outs') }}
+),
+
+type1_opt_outs as (
+    select pseudo_id from {{ ref('int_observations_latest') }}
+    where type1_opt_out_date is not null
+)
+
+select
+    people.pseudo_id,
+    people.birth_month,
+    people.age,
+    people.age_band,
+    people.sex,
+    people.ethnicity_group,
+    people.practice_code,
+    people.pcn_code,
+    people.imd_quintile,
+    people.is_core20,
+    {{ reference_date() }} as reference_date
+from people
+where people.pseudo_id not in (select pseudo_id from national_data_opt_outs)
+  and people.pseudo_id not in (select pseudo_id from type1_opt_outs)

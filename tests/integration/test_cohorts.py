@@ -1,0 +1,237 @@
+"""Protect NoW publication end to end on a small synthetic ICS, through the Dagster assets.
+
+Generate ~3,000 people, ingest, write the stand-in identity zone (tests/dbt/identity_standin.py),
+build the warehouse (dbt: cohort models, their unit tests with hand-made people at every rule
+edge, the opt-out invariants), then publish every project (identity/contact_details and one
+run per cohorts/release partition) and check the governance promises against the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from dagster_project.cohorts import publish
+from dagster_project.cohorts.registry import load_projects
+from dagster_project.lib.zones import Zones
+from tests.dbt.identity_standin import ingest_everything, pseudo_id_expr, write_standin_identity
+
+PERSONS = 3000
+REFERENCE = dt.date(2026, 11, 1)
+PROJECTS = list(load_projects())
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    from dagster_project.cohorts.build import publish_all
+    from dagster_project.synthetic import GeneratorConfig, generate
+    from dagster_project.warehouse.build import materialise_warehouse
+
+    data_dir = tmp_path_factory.mktemp("cohorts") / "data"
+    generate(GeneratorConfig(persons=PERSONS, seed=5, out=data_dir, end_date=REFERENCE))
+    zones = Zones.at(data_dir)
+    ingest_everything(zones)
+    write_standin_identity(zones)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PHM_DATA_DIR", str(data_dir))
+    try:
+        result = materialise_warehouse(zones)
+        assert result.success, "dbt build failed"
+        failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+        assert not failed, f"failing dbt tests: {failed}"
+        assert publish_all(zones)
+    finally:
+        mp.undo()
+    return zones
+
+
+def cohort(zones: Zones, project: str) -> pl.DataFrame:
+    return pl.read_parquet(zones.published / project / REFERENCE.isoformat() / "cohort.parquet")
+
+
+def test_every_project_is_published_with_its_report(published: Zones):
+    for project in PROJECTS:
+        pointer = publish.latest(published, project)
+        assert pointer and pointer["run_date"] == REFERENCE.isoformat(), project
+        release = published.published / project / REFERENCE.isoformat()
+        for name in ("cohort.parquet", "evidence.parquet", "summary.csv", "report.html", "release.json"):
+            assert (release / name).exists(), (project, name)
+        frame = cohort(published, project)
+        assert frame.height > 10, project
+        assert frame["pseudo_id"].is_unique().all()
+        assert frame["reasons"].null_count() == 0 and frame["stratum"].null_count() == 0
+        # one evidence row per rule met, for every person in the cohort
+        evidence = pl.read_parquet(release / "evidence.parquet")
+        assert set(evidence["pseudo_id"]) == set(frame["pseudo_id"])
+        assert set(evidence.columns) >= {"pseudo_id", "project", "rule_id", "rule_description",
+                                         "evidence_date", "evidence_value"}
+        ranks = frame.group_by("practice_code").agg(pl.col("priority_rank").sort())
+        for ranked in ranks["priority_rank"]:
+            assert ranked.to_list() == list(range(1, len(ranked) + 1))
+        html = (release / "report.html").read_text()
+        assert "<svg" in html and "<script" not in html
+        assert not (release / "release.json").read_text().count('"passed": false')
+
+
+def test_cohorts_never_hold_opted_out_deceased_or_deregistered_people(published: Zones):
+    opted = set(pl.read_parquet(published.identity / "opt_outs.parquet")["pseudo_id"])
+    people = pl.read_parquet(published.truth / "people.parquet")
+    people = people.with_columns(pseudo_id=pseudo_id_expr())
+    dead = set(people.filter(pl.col("date_of_death") <= REFERENCE)["pseudo_id"])
+    con = duckdb.connect(str(published.warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        registered = {p for (p,) in con.sql("select pseudo_id from marts.dim_person").fetchall()}
+        type1 = {p for (p,) in con.sql("select pseudo_id from intermediate.int_observations_latest "
+                                       "where type1_opt_out_date is not null").fetchall()}
+    finally:
+        con.close()
+    assert opted and dead and type1
+    for project in PROJECTS:
+        ids = set(cohort(published, project)["pseudo_id"])
+        assert not ids & opted, project
+        assert not ids & type1, project
+        assert not ids & dead, project
+        assert ids <= registered, project
+
+
+def test_pseudonymised_releases_hold_no_direct_identifiers(published: Zones):
+    truth = pl.read_parquet(published.truth / "people.parquet")
+    nhs = set(truth["nhs_number"].drop_nulls())
+    names = set(truth["family_name"].drop_nulls()) | set(truth["given_name"].drop_nulls())
+    for project in PROJECTS:
+        release = published.published / project / REFERENCE.isoformat()
+        frames = [pl.read_parquet(release / "cohort.parquet"), pl.read_parquet(release / "evidence.parquet"),
+                  pl.read_csv(release / "summary.csv", infer_schema_length=0)]
+        html = (release / "report.html").read_text()
+        for frame in frames:
+            assert publish.identifier_problems(frame, project) == []
+            for column, dtype in frame.schema.items():
+                if dtype == pl.String:
+                    values = set(frame[column].drop_nulls())
+                    assert not values & nhs, (project, column)
+                    assert len(values & names) <= 3, (project, column)
+        assert not any(n in html for n in list(nhs)[:2000]), project
+
+
+def test_call_lists_only_for_approved_practices_and_one_for_one(published: Zones):
+    from dagster_project.sources import raw_zone
+    from dagster_project.sources.registry import load_registry
+
+    practices = raw_zone.scan_published(published.raw, load_registry()["reference__practices"]).collect()
+    approved = set(practices.filter(pl.col("direct_care_approved") == "Y")["practice_code"])
+    assert approved and approved != set(practices["practice_code"])
+    truth = pl.read_parquet(published.truth / "people.parquet")
+    nhs_by_pseudo = dict(truth.with_columns(pseudo_id=pseudo_id_expr())
+                         .select("pseudo_id", "nhs_number").iter_rows())
+    matched = total = 0
+    for project in PROJECTS:
+        frame = cohort(published, project)
+        folder = published.published / project / REFERENCE.isoformat() / "direct_care"
+        listed = {p.stem for p in folder.glob("*.csv")}
+        assert listed == approved & set(frame["practice_code"]), project
+        for practice in listed:
+            calls = pl.read_csv(folder / f"{practice}.csv", infer_schema_length=0)
+            assert list(calls.columns[:5]) == ["priority", "nhs_number", "name", "phone", "reason"]
+            rows = frame.filter(pl.col("practice_code") == practice).sort("priority_rank")
+            assert calls["priority"].cast(pl.Int32).to_list() == rows["priority_rank"].to_list()
+            assert calls["reason"].to_list() == rows["reasons"].to_list()
+            for pseudo_id, number in zip(rows["pseudo_id"], calls["nhs_number"]):
+                total += 1
+                matched += nhs_by_pseudo.get(pseudo_id) == number
+    # re-identified from the identity zone: the right person's NHS number (a few records carry
+    # a wrong-but-valid number, as real GP records do)
+    assert matched / total > 0.95, (matched, total)
+
+
+def test_audit_log_records_every_release(published: Zones):
+    log = publish.read_audit_log(published)
+    for project in PROJECTS:
+        entries = [e for e in log if e["project"] == project and e["status"] == "published"]
+        what = {e["what"] for e in entries}
+        assert what == {"pseudonymised_release", "direct_care_call_lists"}, project
+        release = next(e for e in entries if e["what"] == "pseudonymised_release")
+        assert release["rows"] == cohort(published, project).height
+        assert release["run_id"] and release["when"] and release["practices"]
+        calls = next(e for e in entries if e["what"] == "direct_care_call_lists")
+        assert sum(calls["rows_by_practice"].values()) == calls["rows"]
+
+
+def test_failed_gate_leaves_latest_where_it_was(published: Zones, monkeypatch):
+    project = load_projects()["dpp"]
+    monkeypatch.setenv("PHM_DATA_DIR", str(published.data_dir))
+    before = (published.published / "dpp" / "latest.json").read_text()
+    release_before = (published.published / "dpp" / REFERENCE.isoformat() / "release.json").read_text()
+
+    def fail(gates):
+        return [*gates, publish.GateResult("forced_for_test", False, "a test forces this gate to fail")]
+
+    with pytest.raises(publish.ReleaseBlocked, match="forced_for_test"):
+        publish.publish_project(published, project, run_id="test", gate_hook=fail)
+    assert (published.published / "dpp" / "latest.json").read_text() == before
+    assert (published.published / "dpp" / REFERENCE.isoformat() / "release.json").read_text() == release_before
+    assert list((published.published / "dpp" / ".failed").iterdir())
+    assert not list((published.published / "dpp").glob(".staging-*"))
+    last = publish.read_audit_log(published)[-1]
+    assert last["status"] == "blocked" and last["failed_gates"] == ["forced_for_test"]
+
+
+def test_republishing_one_project_leaves_the_others_untouched(published: Zones):
+    import dagster as dg
+
+    from dagster_project.cohorts.assets import cohort_release
+    from dagster_project.resources import PlatformResource
+
+    others = {p: (published.published / p / "latest.json").read_text() for p in PROJECTS if p != "covid_vaccination"}
+    cohort_before = cohort(published, "covid_vaccination")
+    result = dg.materialize([cohort_release], partition_key="covid_vaccination",
+                            resources={"platform": PlatformResource(data_dir=str(published.data_dir))})
+    assert result.success
+    assert {p: (published.published / p / "latest.json").read_text() for p in others} == others
+    # same reference date, same warehouse: the same cohort in the same order
+    assert cohort(published, "covid_vaccination").equals(cohort_before)
+    meta = result.asset_materializations_for_node("cohorts__release")[0].metadata
+    assert str(meta["report"].value).endswith("report.html")
+
+
+def test_outreach_outcomes_feed_uptake_and_data_quality_return(published: Zones, monkeypatch):
+    """A month earlier: publish, simulate the outreach team's outcomes, land and ingest them,
+    rebuild the warehouse as of the next month and read the uptake mart and the return."""
+    from dagster_project.cohorts.build import publish_all
+    from dagster_project.sources.ingest import ingest_partition
+    from dagster_project.sources.registry import load_registry
+    from dagster_project.synthetic.outreach import simulate_outreach
+    from dagster_project.warehouse.build import materialise_warehouse
+
+    monkeypatch.setenv("PHM_DATA_DIR", str(published.data_dir))
+    past = "2026-10-01"
+    assert materialise_warehouse(published, reference_date=past).success
+    assert publish_all(published)
+    assert (published.published / "flu_vaccination" / past / "cohort.parquet").exists()
+    assert publish.latest(published, "flu_vaccination")["run_date"] == past
+    landed = simulate_outreach(published, past, "2026-10-31", seed=1)
+    assert ingest_partition(published, load_registry()["outreach__outcomes"], "2026-10-31").published
+    assert materialise_warehouse(published).success
+    outcomes = pl.read_csv(landed)
+    con = duckdb.connect(str(published.warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        uptake = con.sql("select * from marts.mart_outreach_uptake").pl()
+        returned = con.sql("select * from marts.mart_outreach_data_quality_return").pl()
+    finally:
+        con.close()
+    assert uptake["contacted"].sum() == outcomes.select("project", "pseudo_id").unique().height
+    assert set(uptake["project"]) == set(PROJECTS)
+    assert uptake["later_vaccinated_screened_or_referred"].sum() > 0
+    flu = uptake.filter(pl.col("project") == "flu_vaccination")
+    assert flu["accepted"].sum() > 0 and flu["declined"].sum() > 0
+    problems = outcomes.filter(pl.col("outcome").is_in(["wrong_number", "incorrect_details", "deceased", "moved_away"]))
+    assert returned.height == problems.height and set(returned["practice_code"]) == set(problems["practice_code"])
+    assert publish_all(published)  # back to the newest month, latest moves forward again
+    assert publish.latest(published, "flu_vaccination")["run_date"] == REFERENCE.isoformat()
+    runs = sorted(p.name for p in (published.published / "flu_vaccination").glob("????-??-??"))
+    assert runs == [past, REFERENCE.isoformat()]
+    assert json.loads((published.published / "flu_vaccination" / "latest.json").read_text())["rows"] > 0
