@@ -163,13 +163,7 @@ select
          else 'overdue_50_64' end as eligibility_group,
     cast(coalesce(date_diff('month', eligible.latest_test_date, {{ reference_date() }}), 999) as double)
         as clinical_priority,
-    string_agg(evidence.rule_id, ';' order by evidence.rule_id) as reason_ids,
-    string_agg(evidence.rule_description, '; ' order by evidence.rule_id) as reasons,
-    list(struct_pack(
-        rule_id := evidence.rule_id,
-        rule_description := evidence.rule_description,
-        evidence_date := evidence.evidence_date,
-        evidence_value := evidence.evidence_value) order by evidence.rule_id) as evidence,
+    {{ cohort_reason_columns() }},
     {{ reference_date() }} as reference_date
 from eligible
 inner join population on population.pseudo_id = eligible.pseudo_id

@@ -128,13 +128,7 @@ select
         max(latest_hba1c.value) filter (where evidence.rule_id = 'ndh_blood_test:hba1c'),
         42 + (max(latest_fasting_glucose.value) - {{ project_param('dpp', 'fpg_min') }}) * 5 / 1.4
     ) as double) as clinical_priority,
-    string_agg(evidence.rule_id, ';' order by evidence.rule_id) as reason_ids,
-    string_agg(evidence.rule_description, '; ' order by evidence.rule_id) as reasons,
-    list(struct_pack(
-        rule_id := evidence.rule_id,
-        rule_description := evidence.rule_description,
-        evidence_date := evidence.evidence_date,
-        evidence_value := evidence.evidence_value) order by evidence.rule_id) as evidence,
+    {{ cohort_reason_columns() }},
     {{ reference_date() }} as reference_date
 from evidence
 inner join eligible on eligible.pseudo_id = evidence.pseudo_id

@@ -178,13 +178,7 @@ select
         else 'child_aged_2_or_3'
     end as eligibility_group,
     cast(count(*) as double) as clinical_priority,
-    string_agg(evidence.rule_id, ';' order by evidence.rule_id) as reason_ids,
-    string_agg(evidence.rule_description, '; ' order by evidence.rule_id) as reasons,
-    list(struct_pack(
-        rule_id := evidence.rule_id,
-        rule_description := evidence.rule_description,
-        evidence_date := evidence.evidence_date,
-        evidence_value := evidence.evidence_value) order by evidence.rule_id) as evidence,
+    {{ cohort_reason_columns() }},
     any_value(population.season_id) as season_id,
     {{ reference_date() }} as reference_date
 from evidence

@@ -99,13 +99,7 @@ select
          + bool_or(evidence.rule_id like 'register:%'
                    and evidence.evidence_date > {{ project_months_before('talking_therapies', reference_date(), 'recent_episode_months') }})::int
          as double) as clinical_priority,
-    string_agg(evidence.rule_id, ';' order by evidence.rule_id) as reason_ids,
-    string_agg(evidence.rule_description, '; ' order by evidence.rule_id) as reasons,
-    list(struct_pack(
-        rule_id := evidence.rule_id,
-        rule_description := evidence.rule_description,
-        evidence_date := evidence.evidence_date,
-        evidence_value := evidence.evidence_value) order by evidence.rule_id) as evidence,
+    {{ cohort_reason_columns() }},
     {{ reference_date() }} as reference_date
 from evidence
 inner join population on population.pseudo_id = evidence.pseudo_id
