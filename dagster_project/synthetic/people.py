@@ -109,7 +109,8 @@ def assign_ethnicity(people: pl.DataFrame, ethnicity_codes: pl.DataFrame,
     missing = rng.random(n) < C.ETHNICITY_NOT_RECORDED
     code[missing] = None
     return people.with_columns(
-        ethnicity_code=pl.Series(code, dtype=pl.String),
+        # .tolist(): polars cannot cast a numpy object array whose first values are None
+        ethnicity_code=pl.Series(code.tolist(), dtype=pl.String),
         ethnicity_group16=pl.Series(chosen.astype(str)),
     )
 
@@ -165,7 +166,8 @@ def make_people(lsoas: pl.DataFrame, ethnicity_codes: pl.DataFrame, n: int, end_
     )
     people = assign_names(people, rng)
     nhs, spare = assign_nhs_numbers(n, rng)
-    people = people.with_columns(nhs_number=pl.Series(nhs, dtype=pl.String))
+    # .tolist(): an untraced first person (a None first) made polars infer Object and crash
+    people = people.with_columns(nhs_number=pl.Series(nhs.tolist(), dtype=pl.String))
     people = assign_contacts(people, rng)
     quint = lsoas["imd_quintile"].to_numpy()
     lad = lsoas["lad_key"].to_numpy()

@@ -358,3 +358,22 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "landing" / "gp").iterdir()) == [
         "2026-10-01", "2026-11-01"]
     assert (tmp_path / "truth" / "person_records.parquet").exists()
+
+
+def test_people_frame_survives_a_missing_first_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 16): at 1.1M people some seeds made person 0 untraced (no NHS
+    number) and polars, given a numpy object array starting with None, failed to cast it."""
+    import numpy as np
+
+    from dagster_project.synthetic import config as C
+    from dagster_project.synthetic import people as P
+
+    lsoas = load_lsoas()
+    ethnicity = pl.read_csv(C.ETHNICITY_CSV, schema_overrides={"code": pl.String})
+    monkeypatch.setattr(C, "ETHNICITY_NOT_RECORDED", 1.0)  # every code None
+    first_untraced = np.full(50, None, dtype=object)
+    first_untraced[10:] = np.array(["9990000018"] * 40).astype(str)
+    monkeypatch.setattr(P, "assign_nhs_numbers", lambda n, rng: (first_untraced[:n], np.array([])))
+    people, _ = P.make_people(lsoas, ethnicity, 50, 20_000, np.random.default_rng(3))
+    assert people["nhs_number"].null_count() == 10
+    assert people["ethnicity_code"].null_count() == 50
