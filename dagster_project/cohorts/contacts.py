@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from dagster_project.lib.files import write_parquet_atomic
 from dagster_project.lib.nhs_number import valid_expr
 from dagster_project.lib.zones import Zones
-from dagster_project.linkage.pipeline import PSEUDO_KEYS, write_atomic
+from dagster_project.linkage.pipeline import PSEUDO_KEYS
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
 
 CONTACT_DETAILS = "contact_details.parquet"
-CALL_LIST_COLUMNS = ["priority", "nhs_number", "name", "phone", "reason", "stratum",
-                     "eligibility_group", "contact_found"]
 
 
 def build_contact_details(zones: Zones) -> pl.DataFrame:
@@ -50,7 +49,7 @@ def build_contact_details(zones: Zones) -> pl.DataFrame:
     else:
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("registered_from"))
     details = frame.with_columns(valid_expr("nhs_number").fill_null(False).alias("nhs_number_valid")).collect()
-    write_atomic(details, zones.identity / CONTACT_DETAILS)
+    write_parquet_atomic(details, zones.identity / CONTACT_DETAILS)
     return details
 
 

@@ -23,7 +23,6 @@ which project, which practices).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -37,6 +36,8 @@ import polars as pl
 
 from dagster_project.cohorts import contacts, report
 from dagster_project.cohorts.registry import Project
+from dagster_project.lib.files import sha256_file, write_json_atomic
+from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage.pipeline import OPT_OUTS
@@ -50,9 +51,6 @@ COHORT_COLUMNS = ["project", "pseudo_id", "practice_code", "pcn_code", "stratum"
                   "eligibility_group", "reasons", "reason_ids", "reference_date"]
 SUMMARY_DIMENSIONS = ["overall", "stratum", "practice_code", "pcn_code", "imd_quintile",
                       "ethnicity_group", "age_band", "core20"]
-IDENTIFIER_COLUMN = re.compile(
-    r"nhs_?num|nhs_?no|given_name|family_name|forename|surname|first_name|last_name|^name$"
-    r"|date_of_birth|^dob$|birth_date|birth_month|postcode|post_code|phone|telephone|mobile|e_?mail|address")
 POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b")
 PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+44\s?|0)(?:\d\s?){9,10}(?![0-9A-Za-z])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -202,7 +200,7 @@ def identifier_problems(frame: pl.DataFrame, where: str) -> list[str]:
     that look like NHS numbers (10 digits passing modulus 11), postcodes, phone numbers or
     e-mail addresses."""
     problems = [f"{where}: column {c!r} is named like an identifier" for c in frame.columns
-                if IDENTIFIER_COLUMN.search(c.lower())]
+                if RELEASE_IDENTIFIER_COLUMN.search(c.lower())]
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
             continue
@@ -266,14 +264,6 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
 
 
 # --------------------------------------------------------------------------- files
-def _write_json_atomic(path: Path, doc: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, default=str))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def append_audit(zones: Zones, entry: dict) -> None:
     """One JSON line per release attempt, appended and flushed to disk."""
     zones.published.mkdir(parents=True, exist_ok=True)
@@ -310,10 +300,6 @@ def approved_practices(warehouse: Path) -> set[str]:
             "select practice_code from staging.stg_reference__practices where is_direct_care_approved").fetchall()}
     finally:
         con.close()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _who(run_id: str | None) -> dict:
@@ -367,9 +353,9 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
         "cohort_rows": ranked.height, "population": population.height, "core20_rows": core20,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_who(run_id),
         "gates": [asdict(g) for g in gates],
-        "files": {str(p.relative_to(staging)): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()},
+        "files": {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()},
     }
-    _write_json_atomic(staging / "release.json", manifest)
+    write_json_atomic(staging / "release.json", manifest)
     base = {"when": manifest["created_at"], **_who(run_id), "project": project.id, "run_date": run_date}
 
     if failed:
@@ -389,7 +375,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     os.replace(staging, final)
     if superseded is not None:
         shutil.rmtree(superseded, ignore_errors=True)
-    _write_json_atomic(root / LATEST, {"project": project.id, "run_date": run_date, "path": str(final),
+    write_json_atomic(root / LATEST, {"project": project.id, "run_date": run_date, "path": str(final),
                                        "published_at": manifest["created_at"], "rows": ranked.height})
     append_audit(zones, {**base, "what": "pseudonymised_release", "status": "published",
                          "rows": ranked.height, "path": str(final),

@@ -85,6 +85,3 @@ def load_projects(path: Path = REGISTRY_FILE) -> dict[str, Project]:
         )
     return projects
 
-
-def project_ids(path: Path = REGISTRY_FILE) -> list[str]:
-    return list(load_projects(path))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from dagster_project.lib.files import write_parquet_atomic
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import evaluation, pseudonymise, records, scoring, stable_ids
 from dagster_project.linkage.backends import Backend
@@ -32,22 +32,13 @@ PSEUDO_KEYS = "pseudo_keys.parquet"
 OPT_OUTS = "opt_outs.parquet"
 
 
-def write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp, compression="zstd")
-    os.replace(tmp, path)
-    return path
-
-
 def prepare(zones: Zones) -> dict:
     """Cleaned identity records of every person-level table, and their distinct profiles."""
     cleaned = records.clean(records.read_identity_records(zones.raw))
     profile_table, record_map = records.profiles(cleaned)
-    write_atomic(cleaned, zones.identity / RECORDS)
-    write_atomic(profile_table, zones.identity / PROFILES)
-    write_atomic(record_map, zones.identity / RECORD_PROFILES)
+    write_parquet_atomic(cleaned, zones.identity / RECORDS)
+    write_parquet_atomic(profile_table, zones.identity / PROFILES)
+    write_parquet_atomic(record_map, zones.identity / RECORD_PROFILES)
     by_source = cleaned.group_by("source", "table").agg(
         pl.len().alias("records"),
         pl.col("nhs_number").is_null().sum().alias("without_valid_nhs_number"),
@@ -131,8 +122,8 @@ def build_person_index(
     record_map = pl.read_parquet(zones.identity / RECORD_PROFILES)
     charts = zones.reports / "linkage"
     output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend)
-    write_atomic(output.pairs, zones.identity / PAIRS)
-    write_atomic(output.clusters, zones.identity / CLUSTERS)
+    write_parquet_atomic(output.pairs, zones.identity / PAIRS)
+    write_parquet_atomic(output.clusters, zones.identity / CLUSTERS)
     best = scoring.best_link_probability(output.pairs, output.clusters)
     current = record_map.join(output.clusters, on="unique_id", how="left")
     index_path, changes_path = zones.identity / PERSON_INDEX, zones.identity / CHANGES
@@ -146,15 +137,15 @@ def build_person_index(
         .sort(stable_ids.KEY, nulls_last=False)
     )
     changes = changes.with_columns(pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("changed_at"))
-    write_atomic(person_index, index_path)
-    write_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
+    write_parquet_atomic(person_index, index_path)
+    write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
     return IndexResult(person_index, changes, output.pairs.height, path, charts)
 
 
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:
     person_index = pl.read_parquet(zones.identity / PERSON_INDEX)
     keys = pseudonymise.pseudo_keys(person_index, key)
-    write_atomic(keys, zones.identity / PSEUDO_KEYS)
+    write_parquet_atomic(keys, zones.identity / PSEUDO_KEYS)
     return {"records": keys.height, "people": keys["pseudo_id"].n_unique()}
 
 
@@ -166,7 +157,7 @@ def apply_opt_outs(zones: Zones) -> dict:
     numbers = scan.select("nhs_number").collect() if scan is not None else pl.DataFrame({"nhs_number": []}, schema={"nhs_number": pl.Utf8})
     cleaned = pl.read_parquet(zones.identity / RECORDS, columns=[*stable_ids.KEY, "nhs_number"])
     opt_outs = pseudonymise.opted_out(cleaned, keys, numbers)
-    write_atomic(opt_outs, zones.identity / OPT_OUTS)
+    write_parquet_atomic(opt_outs, zones.identity / OPT_OUTS)
     return {"opt_out_numbers": numbers.height, "opted_out_people": opt_outs.height}
 
 

@@ -17,9 +17,6 @@ from __future__ import annotations
 WAREHOUSE_POOL = "duckdb_warehouse"
 IDENTITY_POOL = "identity_zone"
 
-# the limit every pool gets from the instance configuration (deploy/dagster*.yaml)
-POOL_LIMIT = 1
-
 
 def raw_pool(source: str, table: str) -> str:
     """The pool of one raw table: its extract dates publish one at a time."""

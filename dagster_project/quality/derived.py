@@ -62,6 +62,3 @@ def add_audit_columns(
                 out = out.drop("_dob")
     return out
 
-
-def audit_columns(frame: pl.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith("_")]

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.lib.errors import ExtractError
+from dagster_project.lib.files import sha256_file
 from dagster_project.lib.zones import Zones
 from dagster_project.quality.derived import add_audit_columns
 from dagster_project.quality.gx_runner import SuiteOutcome, load_suite, run_suite
@@ -153,7 +154,7 @@ def ingest_partition(
     )
     if result.error is None and result.suite is not None and result.suite.passed:
         assert staged is not None and result.file is not None
-        audit = {**facts, "sha256": raw_zone.file_sha256(result.file),
+        audit = {**facts, "sha256": sha256_file(result.file),
                  "bytes": result.file.stat().st_size, "report": str(result.report_path),
                  "warnings": [o.summary() for o in result.suite.warnings]}
         result.raw_path = raw_zone.publish(staged, zones.raw, spec, extract_date, audit)

@@ -104,7 +104,6 @@ class LoadedExtract:
     file: Path
     extra_columns: list[str]
     warnings: list[str]
-    source_rows: int
 
 
 def read_extract(path: Path, spec: TableSpec) -> LoadedExtract:
@@ -131,7 +130,7 @@ def read_extract(path: Path, spec: TableSpec) -> LoadedExtract:
     if extra:
         warnings.append(f"unknown extra column(s) kept as text: {extra}")
     typed = _type_columns(raw, spec, path)
-    return LoadedExtract(typed, path, extra, warnings, typed.height)
+    return LoadedExtract(typed, path, extra, warnings)
 
 
 def _read_parquet(path: Path, spec: TableSpec) -> pl.DataFrame:

@@ -10,7 +10,6 @@ is left exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.lib.files import fsync_file, write_json_atomic
 from dagster_project.sources.registry import TableSpec
 
 PARTITION_FILE = "data.parquet"
@@ -41,8 +41,7 @@ def stage(frame: pl.DataFrame, raw_dir: Path, spec: TableSpec, extract_date: str
         debris.unlink(missing_ok=True)
     staged = target / f".staging-{uuid.uuid4().hex}.parquet"
     frame.write_parquet(staged, compression="zstd", statistics=True)
-    with open(staged, "rb") as fh:  # durable before it can become visible
-        os.fsync(fh.fileno())
+    fsync_file(staged)  # durable before it can become visible
     return staged
 
 
@@ -50,7 +49,7 @@ def publish(staged: Path, raw_dir: Path, spec: TableSpec, extract_date: str, aud
     """Swap the staged file in as the partition, atomically; then record its audit."""
     final = partition_file(raw_dir, spec, extract_date)
     os.replace(staged, final)
-    _write_json_atomic(final.with_name(AUDIT_FILE), audit)
+    write_json_atomic(final.with_name(AUDIT_FILE), audit)
     return final
 
 
@@ -78,7 +77,7 @@ def quarantine(
         shutil.copy2(delivered, folder / delivered.name)
     if staged is not None and staged.exists():
         os.replace(staged, folder / "staged.parquet")
-    _write_json_atomic(folder / "report.json", report)
+    write_json_atomic(folder / "report.json", report)
     return folder
 
 
@@ -125,15 +124,3 @@ def scan_published(raw_dir: Path, spec: TableSpec) -> pl.LazyFrame | None:
     )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_json_atomic(path: Path, doc: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, default=str))
-    os.replace(tmp, path)

@@ -61,10 +61,6 @@ class TableSpec:
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
-    @property
-    def date_columns(self) -> list[str]:
-        return [c.name for c in self.columns if c.type == "date"]
-
 
 def _column(name: str, raw: str | dict) -> ColumnSpec:
     if isinstance(raw, str):

@@ -244,7 +244,6 @@ FRAILTY_MIN_AGE = 65
 FRAILTY_SHARES = {"mild": 0.35, "moderate": 0.15, "severe": 0.06}  # of 65+, rising with age
 CAREHOME_85PLUS = 0.12
 CARER_RATE = 0.05  # of adults 18-80
-PREGNANT_RATE = 0.05  # of women 16-45 with a pregnancy code in the last year
 HYSTERECTOMY_50PLUS = 0.07
 TRANS_MEN_WITH_CERVIX = 0.0008  # share of people recorded male who keep a cervix
 

@@ -275,6 +275,3 @@ def assign_names(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
         alt_family_name=pl.Series(alt.astype(str)),
     )
 
-
-def nickname_frame() -> pl.DataFrame:
-    return pl.DataFrame({"given_name": list(NICKNAMES), "nickname": list(NICKNAMES.values())})

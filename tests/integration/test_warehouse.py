@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from dagster_project.lib.identifiers import IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
 from tests.dbt.identity_standin import ingest_everything, write_standin_identity
@@ -24,9 +25,6 @@ PERSONS = 3000
 REFERENCE = dt.date(2026, 11, 1)
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", re.IGNORECASE)
 TEN_DIGITS = re.compile(r"^[0-9]{10}$")
-IDENTIFIER_COLUMN = re.compile(
-    r"nhs_?num|nhs_?no|given_name|family_name|forename|surname|date_of_birth|^dob$|postcode"
-    r"|phone|e_?mail")
 
 
 @pytest.fixture(scope="module")

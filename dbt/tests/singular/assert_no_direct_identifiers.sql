@@ -7,6 +7,7 @@ select table_schema, table_name, column_name
 from information_schema.columns
 where table_catalog = current_database()
   and table_schema in ('staging', 'intermediate', 'marts')
+  -- the pattern is dagster_project/lib/identifiers.py IDENTIFIER_COLUMN_PATTERN, verbatim
+  -- (tests/unit/test_identifiers.py fails when the two differ)
   and regexp_matches(lower(column_name),
-      '(nhs_?num|nhs_?no|given_name|family_name|forename|surname|first_name|last_name'
-      || '|date_of_birth|^dob$|birth_date|postcode|post_code|phone|telephone|mobile|e_?mail)')
+      '(nhs_?num|nhs_?no|given_name|family_name|forename|surname|first_name|last_name|^name$|date_of_birth|^dob$|birth_date|postcode|post_code|phone|telephone|mobile|e_?mail|address)')
