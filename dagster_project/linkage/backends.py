@@ -58,7 +58,7 @@ class Backend:
         """A Splink result table as polars (Arrow all the way on DuckDB)."""
         if self.name == "duckdb":
             con = splink_frame.db_api._con
-            return pl.from_arrow(con.sql(f"select {', '.join(columns)} from {splink_frame.physical_name}").arrow())
+            return pl.from_arrow(con.sql(f"select {', '.join(columns)} from {splink_frame.physical_name}").to_arrow_table())
         return pl.from_pandas(splink_frame.as_spark_dataframe().select(*columns).toPandas())
 
 

@@ -168,11 +168,12 @@ def train(
 ) -> TrainedModel:
     """Train without labels: prior from NHS-number agreement, u by sampling, m by EM."""
     backend = backend or Backend()
-    linker = linker_for(profile_table, settings(), backend)
+    from dagster_project.linkage.scoring import estimate_prior
+
+    model_settings = settings()
+    model_settings.probability_two_random_records_match = estimate_prior(profile_table)
+    linker = linker_for(profile_table, model_settings, backend)
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("nhs_number"), block_on("dob_string", "family_name", "given_name")], recall=0.8
-    )
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     # EM pass 1 blocks on date of birth: trains NHS number, names, postcode, sex
     training.estimate_parameters_using_expectation_maximisation(block_on("dob_string"))

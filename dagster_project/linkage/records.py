@@ -13,6 +13,7 @@ same answer, scored once.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,8 @@ import polars as pl
 from dagster_project.lib.nhs_number import valid_expr
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import TableSpec, load_registry
+
+log = logging.getLogger(__name__)
 
 RECORD_KEY = ["source", "table", "practice_code", "record_id"]
 IDENTITY_FIELDS = ["nhs_number", "given_name", "family_name", "date_of_birth", "sex", "postcode"]
@@ -63,12 +66,34 @@ def _clean_name(col: str) -> pl.Expr:
     return pl.when(name.str.len_chars() > 0).then(name).otherwise(None)
 
 
+UK_POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
+# Shared placeholders are not addresses: ZZ99 pseudo-postcodes (NHS "no fixed abode" /
+# not known, NHS Data Model and Dictionary) and the free-text stand-ins seen in extracts.
+# Two records both saying "NFA" have not been shown to live together.
+POSTCODE_PLACEHOLDERS = r"^(ZZ99|NFA$|NOFIXEDABODE$|UNKNOWN$|NONE$|NA$|NK$|0+$)"
+
+
 def normalise_postcode(col: str | pl.Expr) -> pl.Expr:
-    """Upper case, one space before the inward code; anything not shaped like a UK postcode is missing."""
+    """Upper case, one space before the inward code.
+
+    A value that is not shaped like a UK postcode (a foreign or mistyped one) is kept,
+    squashed to upper-case letters and digits, and compared as a plain string: two
+    records with "2615" agree on it, which is evidence; emptying it would throw that
+    away. Placeholders (ZZ99..., NFA) and empty strings are missing.
+    """
     expr = pl.col(col) if isinstance(col, str) else col
     squashed = expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     formatted = squashed.str.slice(0, squashed.str.len_chars() - 3) + " " + squashed.str.slice(-3)
-    return pl.when(formatted.str.contains(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")).then(formatted).otherwise(None)
+    return (
+        pl.when((squashed.str.len_chars() == 0) | squashed.str.contains(POSTCODE_PLACEHOLDERS)).then(None)
+        .when(formatted.str.contains(UK_POSTCODE)).then(formatted)
+        .otherwise(squashed)
+    )
+
+
+def is_uk_postcode(col: str | pl.Expr) -> pl.Expr:
+    expr = pl.col(col) if isinstance(col, str) else col
+    return expr.str.contains(UK_POSTCODE)
 
 
 def clean(records: pl.DataFrame) -> pl.DataFrame:
@@ -82,6 +107,15 @@ def clean(records: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("sex").str.to_uppercase().is_in(["M", "F"])).then(pl.col("sex").str.to_uppercase()).otherwise(None).alias("sex_clean"),
         normalise_postcode("postcode").alias("postcode_clean"),
     )
+    foreign = out.select(
+        (pl.col("postcode_clean").is_not_null() & ~is_uk_postcode("postcode_clean")).sum()
+    ).item()
+    if foreign:
+        # counts only: the values are identifiers
+        log.warning(
+            "%d of %d identity records carry a postcode that is not UK-shaped: kept in normalised "
+            "form and compared as a whole string (no sector/district/area levels)", foreign, out.height,
+        )
     return out.select(
         *RECORD_KEY,
         pl.col("nhs_number_clean").alias("nhs_number"),
@@ -132,6 +166,13 @@ def _derived_columns() -> list[pl.Expr]:
         .alias("dob_swapped"),
         dob.dt.year().cast(pl.Utf8).alias("birth_year"),
         pl.concat_str([pl.col("given_name"), pl.col("family_name")], separator=" ").alias("name_concat"),
-        pl.col("postcode").str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)", 1).alias("postcode_district"),
+        # sector/district/area only for UK-shaped postcodes: a foreign code's first letters
+        # mean nothing, and a null never agrees with anything
+        pl.when(is_uk_postcode("postcode")).then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 2))
+        .alias("postcode_sector"),
+        pl.when(is_uk_postcode("postcode")).then(pl.col("postcode").str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)", 1))
+        .alias("postcode_district"),
+        pl.when(is_uk_postcode("postcode")).then(pl.col("postcode").str.extract(r"^([A-Z]{1,2})", 1))
+        .alias("postcode_area"),
         pl.col("family_name").str.slice(0, 3).alias("family_prefix"),
     ]

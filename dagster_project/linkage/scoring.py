@@ -29,8 +29,13 @@ def score_and_cluster(
 ) -> LinkageOutput:
     """Pairwise predictions over the blocking rules, then connected components at threshold."""
     backend = backend or Backend()
-    linker = linker_for(profile_table, model.settings, backend)
-    recalibrate_prior(linker)
+    if profile_table.height < 2:  # nothing to compare: every profile is its own person
+        return LinkageOutput(
+            pairs=pl.DataFrame(schema={"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8,
+                                       "match_probability": pl.Float64, "match_weight": pl.Float64}),
+            clusters=profile_table.select("unique_id", pl.col("unique_id").alias("cluster_id")),
+        )
+    linker = linker_for(profile_table, with_prior(model.settings, profile_table), backend)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
@@ -43,19 +48,49 @@ def score_and_cluster(
     return LinkageOutput(pairs=pairs, clusters=cluster_frame)
 
 
-def recalibrate_prior(linker) -> None:
-    """Re-estimate the prior (the chance two random records match) on the data being scored.
+# Deterministic rules whose agreeing pairs are (almost all) true matches; the prior counts
+# them and divides by their assumed recall, as Splink's own estimator does.
+PRIOR_RULES = (("nhs_number",), ("dob_string", "family_name", "given_name"))
+PRIOR_RECALL = 0.8
+
+
+def _pairs_agreeing(profile_table: pl.DataFrame, columns: tuple[str, ...]) -> int:
+    present = [c for c in columns if c in profile_table.columns]
+    if len(present) < len(columns):
+        return 0
+    counts = profile_table.drop_nulls(present).group_by(present).len()
+    return int(counts.select((pl.col("len") * (pl.col("len") - 1) // 2).sum()).item() or 0)
+
+
+def estimate_prior(profile_table: pl.DataFrame, recall: float = PRIOR_RECALL) -> float:
+    """The chance two random profiles are the same person, estimated so it is never 0 or 1.
+
+    Pairs agreeing on either deterministic rule are counted exactly (inclusion-exclusion
+    over the two rules) and divided by the rules' recall and by all pairs. Splink's
+    estimator sets the prior to 0 when no pair agrees (every record distinct, or identical
+    records collapsed into one profile) and `predict()` then fails on log(0); so one
+    pseudo-pair is added to the count (add-one smoothing), and the result is capped at
+    0.5: even data made wholly of duplicates is not evidence that any two random
+    records match with certainty.
+    """
+    n = profile_table.height
+    total = n * (n - 1) // 2
+    if total == 0:
+        return 0.5
+    a, b = PRIOR_RULES
+    agreeing = (_pairs_agreeing(profile_table, a) + _pairs_agreeing(profile_table, b)
+                - _pairs_agreeing(profile_table, tuple(dict.fromkeys(a + b))))
+    return float(min(max((agreeing + 1) / recall / total, 1.0 / (total + 1)), 0.5))
+
+
+def with_prior(model_settings: dict, profile_table: pl.DataFrame) -> dict:
+    """The model's settings with the prior re-estimated on the data being scored.
 
     The prior scales with 1/population: a model trained on 20,000 people applied to 1.1
-    million would overrate every match ~50-fold. Estimating it from exact NHS-number and
-    name+date-of-birth agreement is cheap and changes no m or u parameter, so refreshes
-    still only score; training stays on demand.
+    million would overrate every match ~50-fold. Re-estimating it is cheap and changes
+    no m or u parameter, so refreshes still only score; training stays on demand.
     """
-    from splink import block_on
-
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("nhs_number"), block_on("dob_string", "family_name", "given_name")], recall=0.8
-    )
+    return {**model_settings, "probability_two_random_records_match": estimate_prior(profile_table)}
 
 
 def _waterfall_sample(profile_table, model: TrainedModel, sample_pairs: pl.DataFrame, backend: Backend, n: int = 20):

@@ -4,7 +4,9 @@ import datetime as dt
 
 import polars as pl
 
+from dagster_project.linkage.model import MODEL_DIR, TrainedModel, model_file
 from dagster_project.linkage.records import clean, normalise_postcode, profiles
+from dagster_project.linkage.scoring import estimate_prior, score_and_cluster
 
 
 def _records(**overrides):
@@ -14,7 +16,7 @@ def _records(**overrides):
         "date_of_birth": [dt.date(1950, 3, 4)], "sex": ["f"], "postcode": ["nr12ab"],
     }
     base.update({k: [v] for k, v in overrides.items()})
-    return pl.DataFrame(base)
+    return pl.DataFrame(base).with_columns(pl.col("nhs_number").cast(pl.Utf8))
 
 
 def test_names_are_upper_case_letters_and_single_spaces():
@@ -23,11 +25,26 @@ def test_names_are_upper_case_letters_and_single_spaces():
     assert row["family_name"] == "ONEIL SMITH"
 
 
-def test_postcodes_are_normalised_and_nonsense_is_missing():
-    frame = pl.DataFrame({"p": ["nr12ab", "NR1 2AB", " nr1  2ab", "PE30 1XY", "12345", "", None]})
+def test_postcodes_are_normalised_foreign_ones_kept_and_placeholders_missing():
+    frame = pl.DataFrame({"p": ["nr12ab", "NR1 2AB", " nr1  2ab", "PE30 1XY", "2615", "k1a 0b1", "",
+                                "ZZ99 3VZ", "nfa", None]})
     assert frame.select(normalise_postcode("p")).to_series().to_list() == [
-        "NR1 2AB", "NR1 2AB", "NR1 2AB", "PE30 1XY", None, None, None,
+        "NR1 2AB", "NR1 2AB", "NR1 2AB", "PE30 1XY", "2615", "K1A0B1", None, None, None, None,
     ]
+
+
+def test_foreign_postcodes_warn_and_have_no_uk_parts(caplog):
+    recs = pl.concat([_records(record_id="P1", postcode="2615"), _records(record_id="P2")])
+    with caplog.at_level("WARNING"):
+        cleaned = clean(recs)
+    assert cleaned["postcode"].to_list() == ["2615", "NR1 2AB"]
+    assert "1 of 2 identity records carry a postcode that is not UK-shaped" in caplog.text
+    assert "2615" not in caplog.text  # counts, never values
+    table, _ = profiles(cleaned)
+    foreign = table.filter(pl.col("postcode") == "2615").row(0, named=True)
+    uk = table.filter(pl.col("postcode") == "NR1 2AB").row(0, named=True)
+    assert foreign["postcode_sector"] is None and foreign["postcode_district"] is None and foreign["postcode_area"] is None
+    assert (uk["postcode_sector"], uk["postcode_district"], uk["postcode_area"]) == ("NR1 2", "NR1", "NR")
 
 
 def test_nhs_numbers_failing_modulus_11_are_missing_and_flagged():
@@ -49,3 +66,36 @@ def test_identical_identities_share_one_profile_and_dob_swap_is_prepared():
     assert table.height == 2 and record_map.height == 4
     row = table.filter(pl.col("given_name") == "ANNE").row(0, named=True)
     assert row["dob_string"] == "1950-03-04" and row["dob_swapped"] == "1950-04-03"
+
+
+def _profiles(n: int, copies: int = 1) -> pl.DataFrame:
+    """n different people, each recorded `copies` times with a different record id."""
+    rows = [
+        _records(record_id=f"P{i}-{c}", nhs_number=None, given_name=f"Name{chr(65 + i % 26)}{chr(65 + i // 26)}",
+                 family_name=f"Fam{chr(65 + (i * 7) % 26)}", date_of_birth=dt.date(1940 + i % 50, 1 + i % 12, 1 + i % 28),
+                 postcode=f"NR{1 + i % 30} {i % 9}AB")
+        for i in range(n) for c in range(copies)
+    ]
+    return profiles(clean(pl.concat(rows)))[0]
+
+
+def test_prior_is_never_zero_or_one():
+    distinct = _profiles(40)
+    prior = estimate_prior(distinct)
+    assert 0 < prior < 1 and prior <= 1 / (0.8 * 40 * 39 / 2) + 1e-12  # one pseudo-pair, no real ones
+    twins = pl.concat([distinct, distinct.with_columns(pl.col("unique_id") + "b")])
+    assert 0 < estimate_prior(twins) <= 0.5  # every profile agrees with another
+    assert estimate_prior(distinct.head(2).with_columns(pl.lit("X").alias("given_name"))) <= 0.5
+    assert estimate_prior(distinct.head(1)) == 0.5
+
+
+def test_scoring_survives_all_distinct_and_all_duplicated_records():
+    model = TrainedModel.load(MODEL_DIR / model_file())
+    distinct = _profiles(30)
+    out = score_and_cluster(distinct, model)  # no deterministic agreement at all: Splink's prior would be 0
+    assert out.clusters.height == 30 and out.clusters["cluster_id"].n_unique() == 30
+    duplicated = _profiles(30, copies=3)  # identical records collapse into one profile each
+    assert duplicated.height == 30
+    assert score_and_cluster(duplicated, model).clusters["cluster_id"].n_unique() == 30
+    single = score_and_cluster(distinct.head(1), model)
+    assert single.clusters.height == 1 and single.pairs.height == 0
