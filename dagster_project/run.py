@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if not publish_all(zones, instance):
                 failures.append("cohorts")
+        if not [f for f in failures if f != "cohorts"]:  # the projection needs the warehouse only
+            from dagster_project.projection.build import build_projection
+
+            if not build_projection(zones, instance):
+                failures.append("projection")
     print(summary(zones))
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
     if failures:

@@ -38,10 +38,10 @@ on_register as (
 ),
 
 per_person as (
-    select snapshot, pseudo_id, 'condition:' || condition as measure, 1.0 as amount
+    select snapshot, pseudo_id, 'condition:' || condition as measure, 1.0::double as amount
     from on_register
     union all
-    select snapshot, pseudo_id, 'multimorbidity:ltc_2plus', 1.0
+    select snapshot, pseudo_id, 'multimorbidity:ltc_2plus', 1.0::double
     from on_register
     group by snapshot, pseudo_id
     having count(*) filter (where counts_as_ltc) >= 2

@@ -24,20 +24,20 @@ per_person as (
                           'heart_failure', 'atrial_fibrillation', 'dementia', 'depression',
                           'anxiety', 'smi', 'learning_disability', 'obesity', 'cancer', 'stroke'] %}
     {%- for condition in conditions %}
-    select pseudo_id, 'condition' as measure_group, 'condition:{{ condition }}' as measure, 1.0 as amount
+    select pseudo_id, 'condition' as measure_group, 'condition:{{ condition }}' as measure, 1.0::double as amount
     from conditions where has_{{ condition }}
     union all
     {%- endfor %}
-    select pseudo_id, 'multimorbidity', 'multimorbidity:ltc_2plus', 1.0
+    select pseudo_id, 'multimorbidity', 'multimorbidity:ltc_2plus', 1.0::double
     from conditions where multimorbidity_count >= 2
     union all
-    select pseudo_id, 'segment', 'segment:' || segment_code, 1.0
+    select pseudo_id, 'segment', 'segment:' || segment_code, 1.0::double
     from {{ ref('mart_segmentation') }}
     union all
-    select pseudo_id, 'frailty', 'frailty:' || frailty_band, 1.0
+    select pseudo_id, 'frailty', 'frailty:' || frailty_band, 1.0::double
     from {{ ref('int_frailty') }} where frailty_band in ('mild', 'moderate', 'severe')
     union all
-    select pseudo_id, 'activity', 'activity:emergency_admissions', emergency_admissions_12m
+    select pseudo_id, 'activity', 'activity:emergency_admissions', cast(emergency_admissions_12m as double)
     from {{ ref('int_activity_12m') }} where emergency_admissions_12m > 0
 ),
 
