@@ -3,6 +3,7 @@ nothing fetched at run time, so the report opens offline from disk."""
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 PALETTE = ["#005eb8", "#d5281b", "#007f3b", "#ffb81c", "#330072", "#ae2573", "#00a499", "#425563"]
@@ -35,8 +36,8 @@ def line_chart(title: str, series: dict[str, list[tuple[int, float, float, float
     if not xs:
         return f"<p>{escape(title)}: no data</p>"
     left, right, top, bottom = 64, 150, 28, 36
-    lo = min(ys) if y_min is None else y_min
-    hi = _nice_max(max(ys))
+    lo = 10 * math.floor(min(ys) / 10) if y_min is None else y_min
+    hi = lo + 4 * _nice_max((max(ys) - lo) / 4)  # four round steps
     sx = _scale(min(xs), max(xs), left, width - right)
     sy = _scale(lo, hi, height - bottom, top)
     parts = [f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
@@ -52,17 +53,22 @@ def line_chart(title: str, series: dict[str, list[tuple[int, float, float, float
             parts.append(f'<text x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x}</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2:.0f}" transform="rotate(-90 14 '
                  f'{(top + height - bottom) / 2:.0f})" text-anchor="middle">{escape(y_label)}</text>')
+    labels = []
     for i, (name, pts) in enumerate(series.items()):
+        if not pts:
+            continue
         colour = PALETTE[i % len(PALETTE)]
         pts = sorted(pts)
         band = [f"{sx(x):.1f},{sy(h):.1f}" for x, _, _, h in pts] + \
                [f"{sx(x):.1f},{sy(low):.1f}" for x, _, low, _ in reversed(pts)]
-        parts.append(f'<polygon points="{" ".join(band)}" fill="{colour}" fill-opacity="0.15" stroke="none"/>')
+        parts.append(f'<polygon points="{" ".join(band)}" fill="{colour}" fill-opacity="0.12" stroke="none"/>')
         line = " ".join(f"{sx(x):.1f},{sy(v):.1f}" for x, v, _, _ in pts)
         parts.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        x_end, v_end = pts[-1][0], pts[-1][1]
-        parts.append(f'<text x="{sx(x_end) + 6:.1f}" y="{sy(v_end) + 4:.1f}" fill="{colour}">'
-                     f'{escape(name)}</text>')
+        labels.append([sy(pts[-1][1]) + 4, sx(pts[-1][0]) + 6, colour, name])
+    labels.sort()
+    for k in range(1, len(labels)):  # end labels at least 12 px apart
+        labels[k][0] = max(labels[k][0], labels[k - 1][0] + 12)
+    parts += [f'<text x="{x:.1f}" y="{y:.1f}" fill="{c}">{escape(n)}</text>' for y, x, c, n in labels]
     parts.append("</svg>")
     return "".join(parts)
 
@@ -93,7 +99,7 @@ def pyramid(title: str, bands: list[str], before: dict[tuple[str, str], float],
             after: dict[tuple[str, str], float], before_label: str, after_label: str,
             width: int = 640) -> str:
     """Population pyramid by age band: women left, men right; `after` filled, `before` outlined."""
-    row, top, label_w = 24, 44, 60
+    row, top, label_w = 24, 48, 60
     height = top + row * len(bands) + 10
     half = (width - label_w) / 2
     peak = max([*before.values(), *after.values(), 1.0])
@@ -102,12 +108,12 @@ def pyramid(title: str, bands: list[str], before: dict[tuple[str, str], float],
     parts = [f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" font-size="11">',
              f'<text x="4" y="16" font-weight="bold" font-size="13">{escape(title)}</text>',
-             f'<text x="{mid - label_w / 2 - 4}" y="34" text-anchor="end">women</text>'
-             f'<text x="{mid + label_w / 2 + 4}" y="34">men</text>',
-             f'<rect x="{width - 250}" y="24" width="12" height="10" fill="{PALETTE[0]}" fill-opacity="0.55"/>'
-             f'<text x="{width - 234}" y="33">{escape(after_label)}</text>'
-             f'<rect x="{width - 130}" y="24" width="12" height="10" fill="none" stroke="#000"/>'
-             f'<text x="{width - 114}" y="33">{escape(before_label)}</text>']
+             f'<text x="{mid - label_w / 2 - 4}" y="42" text-anchor="end">women</text>'
+             f'<text x="{mid + label_w / 2 + 4}" y="42">men</text>',
+             f'<rect x="{width - 170}" y="6" width="12" height="10" fill="{PALETTE[0]}" fill-opacity="0.55"/>'
+             f'<text x="{width - 154}" y="15">{escape(after_label)}</text>'
+             f'<rect x="{width - 90}" y="6" width="12" height="10" fill="none" stroke="#000"/>'
+             f'<text x="{width - 74}" y="15">{escape(before_label)}</text>']
     for i, band in enumerate(reversed(bands)):
         y = top + i * row
         parts.append(f'<text x="{mid}" y="{y + 15}" text-anchor="middle">{escape(band)}</text>')

@@ -176,3 +176,19 @@ def test_run_projection_refuses_missing_parameters_and_empty_populations():
         run(base_frame(), parameters=parameters)
     with pytest.raises(ValueError, match="empty"):
         run(base_frame().clear())
+
+
+def test_charts_are_well_formed_svg_with_one_line_per_series():
+    import xml.etree.ElementTree as ET
+
+    from dagster_project.projection import charts
+
+    svg = charts.line_chart("t", {"a": [(2026, 10, 10, 10), (2031, 12, 11, 14)],
+                                  "b": [(2026, 10, 10, 10), (2031, 12.1, 11, 13)]}, "people")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(root.findall(f"{ns}polyline")) == 2 and len(root.findall(f"{ns}polygon")) == 2
+    ends = sorted(float(t.get("y")) for t in root.findall(f"{ns}text") if t.text in ("a", "b"))
+    assert ends[1] - ends[0] >= 12                      # end labels do not overlap
+    ET.fromstring(charts.bar_chart("t", [("x", 5.0), ("y", -2.0)]))
+    ET.fromstring(charts.pyramid("t", ["00-04", "85+"], {("85+", "F"): 3}, {("85+", "F"): 5}, "2026", "2046"))
