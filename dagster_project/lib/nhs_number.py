@@ -46,6 +46,20 @@ def valid_expr(column: str | pl.Expr) -> pl.Expr:
     )
 
 
+def normalise_expr(column: str | pl.Expr) -> pl.Expr:
+    """Polars expression: an NHS number as its 10 digits when only its formatting differs.
+
+    Suppliers write `999 123 4567`, `999-123-4567`, or prefix an apostrophe so a spreadsheet
+    keeps the leading digits; those become `9991234567`. A value that is not 10 digits once
+    spaces, hyphens and one leading apostrophe are removed is returned unchanged, so the
+    modulus-11 rule reports it as delivered.
+    """
+    col = pl.col(column) if isinstance(column, str) else column
+    s = col.cast(pl.Utf8)
+    stripped = s.str.strip_chars().str.strip_prefix("'").str.replace_all(r"[\s\-]", "")
+    return pl.when(stripped.str.contains(r"^\d{10}$")).then(stripped).otherwise(s)
+
+
 def all_valid_999() -> np.ndarray:
     """Every valid NHS number in the 999 range (about 909,000), ascending, as int64."""
     nine = 999_000_000 + np.arange(1_000_000, dtype=np.int64)

@@ -18,6 +18,7 @@ from dagster_project.sources.registry import TableSpec
 NHS_VALID = "_nhs_number_is_valid"
 KEY_DUPLICATE = "_record_key_is_duplicate"
 DAYS_AFTER_BIRTH = "_days_after_birth"
+DEATH_BEFORE_BIRTH = "_death_before_birth"
 
 
 def add_audit_columns(
@@ -36,6 +37,9 @@ def add_audit_columns(
             .otherwise(None)
             .alias(NHS_VALID)
         )
+    if {"date_of_birth", "date_of_death"} <= set(frame.columns):
+        # null when either date is missing: GX counts only rows where both are known
+        exprs.append((pl.col("date_of_death") < pl.col("date_of_birth")).alias(DEATH_BEFORE_BIRTH))
     out = frame.with_columns(exprs)
     if spec.event_date and spec.event_date in out.columns:
         if "date_of_birth" in out.columns:

@@ -9,6 +9,7 @@ downstream step and the partition is not published) and the suite's warnings
 
 import dagster as dg
 
+from dagster_project.lib.audit_who import launched_by
 from dagster_project.ops.concurrency import raw_pool
 from dagster_project.ops.policies import TRANSIENT_RETRY
 from dagster_project.resources import PlatformResource
@@ -42,6 +43,13 @@ def _check_metadata(result: IngestResult, failures) -> dict:
     return meta
 
 
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
+
+
 def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
     deps = []
     if spec.source == "gp" and spec.table != "patients":
@@ -72,8 +80,21 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, platform: PlatformResource):
         zones = platform.zones
         results: list[IngestResult] = []
+        who = launched_by(context.run)
         for extract_date in sorted(context.partition_keys):
-            result = ingest_partition(zones, spec, extract_date, run_id=context.run.run_id)
+            try:
+                result = ingest_partition(zones, spec, extract_date, run_id=context.run.run_id,
+                                          launched_by=who)
+            except OSError:
+                raise  # a file share or disk glitch: TRANSIENT_RETRY tries again
+            except Exception as exc:  # noqa: BLE001 - anything else is permanent: no retry
+                # the message is withheld (it could quote the data); type and place suffice
+                raise dg.Failure(
+                    description=f"{spec.source}.{spec.table} extract {extract_date}: unexpected "
+                    f"{type(exc).__name__} at {_where(exc)}; not retried (a permanent error). "
+                    "The message is withheld because it may quote identifying values.",
+                    allow_retries=False,
+                ) from None
             results.append(result)
             if not result.published:
                 break
@@ -105,7 +126,13 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 allow_retries=False,
             )
         yield dg.MaterializeResult(
+            # the delivered bytes' digests: an unchanged re-run is the same data version
+            data_version=dg.DataVersion(",".join(f"{r.extract_date}:{r.sha256}" for r in results)),
             metadata={
+                "unchanged": ", ".join(r.extract_date for r in results if r.unchanged) or "none",
+                "versions": ", ".join(f"{r.extract_date}: v{r.version}" for r in results),
+                "volume_override": dg.MetadataValue.json(
+                    [r.volume_override for r in results if r.volume_override]),
                 "extract_dates": ", ".join(r.extract_date for r in results),
                 "rows": sum(r.rows for r in results),
                 "columns": len(last.columns),

@@ -1,13 +1,19 @@
 """Ingestion jobs, the landing sensor and the monthly schedule."""
 
 
+import datetime as dt
+import hashlib
+import json
+
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.alerts import alerts_file, append_alert
+from dagster_project.sources import raw_zone
 from dagster_project.sources.assets import raw_asset_keys
-from dagster_project.sources.landing import discover_extracts
+from dagster_project.sources.landing import SUFFIXES, discover_extracts, unknown_table_files
 from dagster_project.sources.partitions import PARTITIONS
-from dagster_project.sources.registry import sources
+from dagster_project.sources.registry import load_registry, sources, tables_of
 
 INGEST_JOBS = {
     source: dg.define_asset_job(
@@ -20,32 +26,98 @@ INGEST_JOBS = {
 }
 
 
+def changed_tables(zones: Zones, source: str, extract_date: str) -> list[str]:
+    """Tables of a known extract whose delivered file differs from its published version.
+
+    Compared by name, size and modification time against the current version's audit (cheap
+    enough for every minute); the ingest then compares SHA-256 digests, so a file merely
+    touched is not loaded again. A table with no published version counts as changed: the
+    run key carries the folder's fingerprint, so the same failed bytes are not re-run.
+    """
+    extract_dir = zones.landing / source / extract_date
+    changed = []
+    for spec in (s for s in load_registry().values() if s.source == source):
+        path = next((extract_dir / f"{spec.table}{sfx}" for sfx in SUFFIXES
+                     if (extract_dir / f"{spec.table}{sfx}").exists()), None)
+        if path is None or path.is_symlink():
+            continue
+        audit = raw_zone.read_audit(zones.raw, spec, extract_date) or {}
+        if audit.get("landing") != raw_zone.landing_fingerprint(path):
+            changed.append(spec.table)
+    return changed
+
+
+def folder_fingerprint(zones: Zones, source: str, extract_date: str) -> str:
+    """A short digest of the names, sizes and times of an extract folder's files."""
+    folder = zones.landing / source / extract_date
+    parts = sorted(f"{p.name}:{p.lstat().st_size}:{p.lstat().st_mtime_ns}"
+                   for p in folder.iterdir() if not p.name.startswith("."))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def landing_problems(zones: Zones) -> list[str]:
+    """Refused folders (not dates, future-dated, links) and files that are no table."""
+    problems = []
+    for source in sources():
+        found = discover_extracts(zones.landing, source)
+        problems += found.problems()
+        for extract_date in found.dates:
+            unknown = unknown_table_files(zones.landing / source / extract_date, tables_of(source))
+            if unknown:
+                problems.append(f"{zones.landing / source / extract_date}: {len(unknown)} file(s) are "
+                                f"no {source} table of the landing contract, not loaded: {unknown}")
+    return problems
+
+
 def new_extract_requests(
     zones: Zones, known: dict[str, set[str]]
 ) -> tuple[list[dg.AddDynamicPartitionsRequest], list[dg.RunRequest], list[str]]:
-    """Partitions to add and runs to launch for extract folders not seen before.
+    """Partitions to add and runs to launch for new extract folders and re-delivered files.
 
-    Returns (partition requests, run requests, problems); a folder whose name is not a
-    date is reported, not loaded.
+    Returns (partition requests, run requests, problems). A folder that is not a date, is
+    dated in the future or is a link is reported, never loaded. A known extract whose files
+    changed (a re-delivery) is run again with a run key naming the new bytes, so each
+    delivery runs once and becomes a new version of the partition.
     """
-    partition_requests, run_requests, problems = [], [], []
+    partition_requests, run_requests = [], []
+    problems = landing_problems(zones)
     for source in sources():
         found = discover_extracts(zones.landing, source)
-        problems += [f"{p}: folder name is not an ISO date (YYYY-MM-DD); not loaded" for p in found.invalid]
         new = [d for d in found.dates if d not in known.get(source, set())]
-        if not new:
-            continue
-        partition_requests.append(PARTITIONS[source].build_add_request(new))
-        for extract_date in new:
+        if new:
+            partition_requests.append(PARTITIONS[source].build_add_request(new))
+        for extract_date in found.dates:
+            if extract_date in new:
+                key = f"{source}:{extract_date}:{folder_fingerprint(zones, source, extract_date)}"
+                trigger = "landing_sensor"
+            elif changed_tables(zones, source, extract_date):
+                key = f"{source}:{extract_date}:{folder_fingerprint(zones, source, extract_date)}"
+                trigger = "landing_sensor:redelivery"
+            else:
+                continue
             run_requests.append(
                 dg.RunRequest(
-                    run_key=f"{source}:{extract_date}",
+                    run_key=key,
                     job_name=INGEST_JOBS[source].name,
                     partition_key=extract_date,
-                    tags={"source": source, "trigger": "landing_sensor"},
+                    tags={"source": source, "trigger": trigger},
                 )
             )
     return partition_requests, run_requests, problems
+
+
+def alert_new_problems(zones: Zones, problems: list[str], cursor: str | None) -> tuple[list[str], str]:
+    """Write an alert line for each landing problem not alerted before; the new cursor."""
+    seen = set(json.loads(cursor)) if cursor else set()
+    digests = {hashlib.sha256(p.encode()).hexdigest()[:16]: p for p in problems}
+    fresh = [p for d, p in digests.items() if d not in seen]
+    if fresh:
+        append_alert({
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "job": "landing_sensor", "status": "LANDING_PROBLEM", "trigger": "sensor:landing_sensor",
+            "problems": fresh, "message": f"{len(fresh)} landing problem(s): refused or unknown files",
+        }, alerts_file(zones))
+    return fresh, json.dumps(sorted(seen | set(digests)))
 
 
 @dg.sensor(
@@ -60,9 +132,13 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     partition_requests, run_requests, problems = new_extract_requests(zones, known)
     for problem in problems:
         context.log.warning(problem)
+    _, cursor = alert_new_problems(zones, problems, context.cursor)
     if not run_requests:
-        return dg.SkipReason("no new extract folders" + (f"; {len(problems)} problem(s)" if problems else ""))
-    return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests)
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("no new extract folders" + (f"; {len(problems)} problem(s)" if problems else "")),
+            cursor=cursor)
+    return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests,
+                           cursor=cursor)
 
 
 def _monthly_schedule(source: str) -> dg.ScheduleDefinition:

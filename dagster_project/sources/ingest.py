@@ -7,6 +7,8 @@ A plain function (no Dagster) so it can be run, tested and timed alone; the asse
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from dagster_project.quality.derived import add_audit_columns
 from dagster_project.quality.gx_runner import SuiteOutcome, load_suite, run_suite
 from dagster_project.quality.report import render_html, write_report
 from dagster_project.sources import landing, raw_zone
-from dagster_project.sources.registry import TableSpec, load_registry
+from dagster_project.sources.registry import TableSpec, load_registry, tables_of
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 MIN_DATE = dt.datetime(1900, 1, 1)
@@ -42,6 +44,10 @@ class IngestResult:
     quarantine_path: Path | None = None
     report_path: Path | None = None
     initial_load: bool = False
+    unchanged: bool = False  # the same bytes are already the published version: nothing done
+    sha256: str | None = None
+    version: int | None = None
+    volume_override: dict | None = None
 
     @property
     def reason(self) -> str:
@@ -94,29 +100,85 @@ def _births(zones: Zones, spec: TableSpec, extract_date: str) -> pl.DataFrame | 
 
 
 def _mask(outcome: SuiteOutcome, spec: TableSpec) -> None:
-    """Reports and UI metadata must not carry identifiers: mask values of identifier columns."""
+    """Reports, UI metadata and alerts never carry identifiers: for an identifier column only
+    counts and row numbers are kept (not a value, not a partly masked one, not a min/max)."""
+    sensitive = set(spec.direct_identifiers) | set(spec.identity.values()) - {spec.identity.get("record_id")}
     for o in outcome.outcomes:
-        if o.column in spec.direct_identifiers:
-            o.unexpected_values = [_masked(v) for v in o.unexpected_values]
+        if o.column in sensitive:
+            o.unexpected_values = []
+            if o.observed_value is not None and o.unexpected_count is None:
+                o.observed_value = "(value of an identifier column: not shown)"
+            if o.error:
+                o.error = "the expectation raised an error (message withheld: identifier column)"
+        for row in o.sample_rows:
+            for name in list(row):
+                if name in sensitive:
+                    row[name] = "(withheld)"
 
 
-def _masked(value: object) -> str:
-    text = str(value)
-    return text[:2] + "*" * max(0, len(text) - 4) + text[-2:] if len(text) > 4 else "****"
+def _volume_override(zones: Zones, spec: TableSpec, extract_date: str) -> tuple[Path, dict] | None:
+    """A one-time, signed-off exception to the volume gate for one extract (README: Operations).
+
+    `overrides/volume/<source>/<table>/<extract_date>.json` with `approved_by` and `reason`
+    (a practice merger, a supplier's de-duplication). It is consumed by the load that uses
+    it (moved to `overrides/volume/used/`) and recorded in that version's audit.
+    """
+    path = zones.data_dir / "overrides" / "volume" / spec.source / spec.table / f"{extract_date}.json"
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    missing = [k for k in ("approved_by", "reason") if not str(doc.get(k) or "").strip()]
+    if missing:
+        raise ExtractError(path, "volume override is signed off", f"the override has no {missing}",
+                           hint="an override names who approved it and why.")
+    return path, doc
+
+
+def _consume_override(zones: Zones, path: Path, doc: dict, run_id: str) -> dict:
+    used = zones.data_dir / "overrides" / "volume" / "used"
+    used.mkdir(parents=True, exist_ok=True)
+    record = {**doc, "file": str(path), "used_by_run": run_id,
+              "used_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    target = used / f"{path.parent.parent.name}__{path.parent.name}__{path.stem}__{uuid.uuid4().hex[:8]}.json"
+    target.write_text(json.dumps(record, indent=2))
+    path.unlink()
+    return record
 
 
 def ingest_partition(
-    zones: Zones, spec: TableSpec, extract_date: str, run_id: str = "", expectations_dir: Path = EXPECTATIONS_DIR
+    zones: Zones, spec: TableSpec, extract_date: str, run_id: str = "",
+    expectations_dir: Path = EXPECTATIONS_DIR, launched_by: dict | None = None,
 ) -> IngestResult:
     """Pull `landing/<source>/<extract_date>/<table>` into the raw zone, gated by its suite."""
     result = IngestResult(spec=spec, extract_date=extract_date, published=False)
     staged: Path | None = None
+    override = None
     params, result.initial_load = gate_parameters(zones, spec, extract_date)
+    extract_dir = zones.landing / spec.source / extract_date
     try:
-        result.file = landing.find_table_file(zones.landing / spec.source / extract_date, spec.table)
+        result.file = landing.find_table_file(extract_dir, spec.table)
+        result.sha256 = sha256_file(result.file)
+        current = raw_zone.read_audit(zones.raw, spec, extract_date)
+        if current and current.get("sha256") == result.sha256 and raw_zone.current_version(
+                zones.raw, spec, extract_date) is not None:
+            # idempotent refresh: these bytes are already the published version; the audit
+            # of when they were first accepted is left exactly as it is
+            result.published, result.unchanged = True, True
+            result.rows, result.version = int(current.get("rows", 0)), current.get("version")
+            result.raw_path = raw_zone.partition_file(zones.raw, spec, extract_date)
+            result.report_path = Path(current["report"]) if current.get("report") else None
+            return result
+        unknown = landing.unknown_table_files(extract_dir, tables_of(spec.source))
+        override = _volume_override(zones, spec, extract_date)
+        if override is not None:
+            params["volume_block_min"] = 0
         loaded = landing.read_extract(result.file, spec)
         result.rows, result.columns = loaded.frame.height, loaded.frame.columns
         result.extra_columns, result.warnings = loaded.extra_columns, loaded.warnings
+        if unknown:
+            result.warnings.append(
+                f"{len(unknown)} file(s) in the extract folder are no {spec.source} table of the "
+                f"landing contract and were not loaded: {unknown}")
         staged = raw_zone.stage(loaded.frame, zones.raw, spec, extract_date)
         audited = add_audit_columns(loaded.frame, spec, _births(zones, spec, extract_date))
         del loaded
@@ -140,12 +202,14 @@ def ingest_partition(
         "extra_columns": result.extra_columns,
         "reader_warnings": result.warnings,
         "initial_load": result.initial_load,
+        "sha256": result.sha256,
         "run_id": run_id,
+        "launched_by": launched_by or {},
         "validated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     report_doc = {**facts, "error": result.error.as_metadata() if result.error else None,
                   "suite": result.suite.to_dict() if result.suite else None}
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     result.report_path = write_report(
         zones.reports / "validation" / spec.source / spec.table / extract_date / f"{stamp}.html",
         report_doc,
@@ -154,10 +218,14 @@ def ingest_partition(
     )
     if result.error is None and result.suite is not None and result.suite.passed:
         assert staged is not None and result.file is not None
-        audit = {**facts, "sha256": sha256_file(result.file),
+        if override is not None:
+            result.volume_override = _consume_override(zones, *override, run_id)
+        audit = {**facts, "landing": raw_zone.landing_fingerprint(result.file),
                  "bytes": result.file.stat().st_size, "report": str(result.report_path),
-                 "warnings": [o.summary() for o in result.suite.warnings]}
+                 "warnings": [o.summary() for o in result.suite.warnings],
+                 "volume_override": result.volume_override}
         result.raw_path = raw_zone.publish(staged, zones.raw, spec, extract_date, audit)
+        result.version = raw_zone.current_version(zones.raw, spec, extract_date)
         result.published = True
     else:
         result.quarantine_path = raw_zone.quarantine(

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -21,20 +22,39 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dagster_project.lib.errors import ExtractError
-from dagster_project.sources.registry import TableSpec
+from dagster_project.lib.nhs_number import normalise_expr
+from dagster_project.sources.registry import TableSpec, landing_policy
 
 DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 BOM = b"\xef\xbb\xbf"
 MAX_EXAMPLES = 5
+FUTURE_TOLERANCE_ENV = "PHM_FUTURE_TOLERANCE_DAYS"
 
 
 @dataclass
 class ExtractFolders:
-    """Extract folders of one source: valid dates, and folders that are not dates."""
+    """Extract folders of one source: loadable dates, and folders refused with the reason.
+
+    `future`: dated later than today plus the tolerance (a typo such as 2099-01-01 would
+    otherwise become the newest snapshot for good); `unsafe`: symbolic links, which could
+    point anywhere on the server and are never followed.
+    """
 
     dates: list[str] = field(default_factory=list)
     invalid: list[Path] = field(default_factory=list)
+    future: list[Path] = field(default_factory=list)
+    unsafe: list[Path] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """One line per refused folder (no file is read to say so)."""
+        return (
+            [f"{p}: folder name is not an ISO date (YYYY-MM-DD); not loaded" for p in self.invalid]
+            + [f"{p}: extract date is in the future (more than {future_tolerance_days()} day(s) "
+               "after today); refused, not loaded" for p in self.future]
+            + [f"{p}: is a symbolic link; landing folders must be real folders; refused, not read"
+               for p in self.unsafe]
+        )
 
 
 def is_extract_date(name: str) -> bool:
@@ -48,19 +68,50 @@ def is_extract_date(name: str) -> bool:
     return True
 
 
-def discover_extracts(landing_dir: Path, source: str) -> ExtractFolders:
-    """The extract folders delivered for a source, oldest first."""
+def future_tolerance_days() -> int:
+    """How many days after today an extract date may be (clock skew, a cut dated tomorrow).
+
+    Configuration: `landing.future_tolerance_days` in sources/registry.yaml, overridden by
+    the environment variable PHM_FUTURE_TOLERANCE_DAYS.
+    """
+    configured = os.environ.get(FUTURE_TOLERANCE_ENV)
+    if configured:
+        return int(configured)
+    return int(landing_policy().get("future_tolerance_days", 3))
+
+
+def latest_allowed_date(today: dt.date | None = None) -> dt.date:
+    today = today or dt.datetime.now(dt.UTC).date()
+    return today + dt.timedelta(days=future_tolerance_days())
+
+
+def is_future(extract_date: str, today: dt.date | None = None) -> bool:
+    return dt.date.fromisoformat(extract_date) > latest_allowed_date(today)
+
+
+def discover_extracts(landing_dir: Path, source: str, today: dt.date | None = None) -> ExtractFolders:
+    """The extract folders delivered for a source, oldest first; refused folders apart."""
     found = ExtractFolders()
     root = landing_dir / source
+    if root.is_symlink():
+        found.unsafe.append(root)
+        return found
     if not root.is_dir():
         return found
     for child in sorted(root.iterdir()):
-        if not child.is_dir() or child.name.startswith("."):
+        if child.name.startswith("."):
             continue
-        if is_extract_date(child.name):
-            found.dates.append(child.name)
-        else:
+        if child.is_symlink():  # checked before is_dir(), which would follow the link
+            found.unsafe.append(child)
+            continue
+        if not child.is_dir():
+            continue
+        if not is_extract_date(child.name):
             found.invalid.append(child)
+        elif is_future(child.name, today):
+            found.future.append(child)
+        else:
+            found.dates.append(child.name)
     return found
 
 
@@ -72,13 +123,55 @@ def check_extract_date(folder: Path) -> None:
             f"folder name {folder.name!r} is not an ISO date (YYYY-MM-DD)",
             hint="rename the folder to the date the supplier cut the extract.",
         )
+    if is_future(folder.name):
+        raise ExtractError(
+            folder,
+            "extract date not in the future",
+            f"the folder is dated {folder.name}, later than today plus "
+            f"{future_tolerance_days()} day(s) of tolerance",
+            hint="rename the folder to the date the supplier cut the extract "
+            f"(tolerance: {FUTURE_TOLERANCE_ENV} or landing.future_tolerance_days).",
+        )
+
+
+def check_inside_landing(path: Path) -> None:
+    """Refuse a symbolic link anywhere from the source folder down, or a path leaving its folder.
+
+    Nothing is read or copied from a refused path: a link could expose any file the
+    platform's account can read (another ICS's extract, /etc/shadow) to raw or quarantine.
+    """
+    extract_dir = path if path.is_dir() and not path.is_symlink() else path.parent
+    for part in (extract_dir.parent, extract_dir, path):
+        if part.is_symlink():
+            raise ExtractError(
+                part, "no symbolic links in landing",
+                "is a symbolic link; it was not followed, read or copied",
+                hint="deliver real files and folders into landing, not links.",
+            )
+    if path != extract_dir and path.resolve().parent != extract_dir.resolve():
+        raise ExtractError(
+            path, "no symbolic links in landing", "resolves outside its extract folder; not read",
+            hint="deliver real files and folders into landing, not links.",
+        )
+
+
+def unknown_table_files(extract_dir: Path, tables: list[str]) -> list[str]:
+    """Names of files in an extract folder that are no table of its source (never silent)."""
+    if extract_dir.is_symlink() or not extract_dir.is_dir():
+        return []
+    expected = {f"{t}{s}" for t in tables for s in SUFFIXES}
+    return sorted(p.name for p in extract_dir.iterdir()
+                  if not p.name.startswith(".") and p.name not in expected)
 
 
 def find_table_file(extract_dir: Path, table: str) -> Path:
     """The one file holding `table` in an extract folder (.csv, .csv.gz or .parquet)."""
     check_extract_date(extract_dir)
+    check_inside_landing(extract_dir)
     candidates = [extract_dir / f"{table}{s}" for s in SUFFIXES]
-    present = [p for p in candidates if p.exists()]
+    present = [p for p in candidates if p.exists() or p.is_symlink()]
+    for p in present:
+        check_inside_landing(p)
     if not present:
         raise ExtractError(
             extract_dir,
@@ -107,7 +200,11 @@ class LoadedExtract:
 
 
 def read_extract(path: Path, spec: TableSpec) -> LoadedExtract:
-    """Read one delivered file and type it by the registry; raise `ExtractError` if it can't be."""
+    """Read one delivered file and type it by the registry; raise `ExtractError` if it can't be.
+
+    No message carries a value from the file: rows are named by line number and column.
+    """
+    check_inside_landing(path)
     if not path.exists():
         raise ExtractError(path, "file present", "the file does not exist")
     if path.stat().st_size == 0:
@@ -122,13 +219,17 @@ def read_extract(path: Path, spec: TableSpec) -> LoadedExtract:
         raise ExtractError(
             path,
             "required columns present",
-            f"missing required column(s) {missing}; found {raw.columns}",
+            # the unrecognised names are not quoted: a file without a header row would put
+            # its first patient's details there
+            f"missing required column(s) {missing}; the header has {len(raw.columns)} column(s), "
+            f"{sum(c not in spec.known_columns for c in raw.columns)} of them not in the contract",
             column=missing[0],
             hint="the extract does not meet the landing contract; ask the supplier to resend it.",
         )
     extra = [c for c in raw.columns if c not in spec.known_columns]
     if extra:
         warnings.append(f"unknown extra column(s) kept as text: {extra}")
+    raw = _normalise_nhs_numbers(raw, spec, warnings)
     typed = _type_columns(raw, spec, path)
     return LoadedExtract(typed, path, extra, warnings)
 
@@ -197,10 +298,17 @@ def _read_csv(path: Path, spec: TableSpec, warnings: list[str]) -> pl.DataFrame:
         sep = next((s for s in (";", "\t", "|") if s in header[0]), None)
         if sep:
             raise ExtractError(
-                path, "comma-separated", f"the header has one column {header[0][:80]!r}; "
+                path, "comma-separated", "the header has one column; "
                 f"the file looks {'tab' if sep == chr(9) else repr(sep)}-separated",
                 lines=[1], hint="ask the supplier for a comma-separated file.",
             )
+    seen: set[str] = set()
+    duplicated = [c for c in header if c in seen or seen.add(c)]
+    if duplicated:
+        raise ExtractError(
+            path, "column names unique", f"the header names {sorted(set(duplicated))} more than once",
+            column=duplicated[0], lines=[1], hint="ask the supplier to resend with one column of each name.",
+        )
     bad_rows: list[tuple[int | None, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -232,13 +340,15 @@ def _read_csv(path: Path, spec: TableSpec, warnings: list[str]) -> pl.DataFrame:
             raise ExtractError(
                 path, "readable gzip", f"cannot decompress the file: {text}", hint="ask for a resend."
             ) from exc
-        raise ExtractError(path, "well-formed CSV", text) from exc
+        # pyarrow quotes the offending text after the first colon: keep only what it says went wrong
+        raise ExtractError(path, "well-formed CSV", text.splitlines()[0].split(":")[0]) from exc
     if bad_rows:
         lines = _line_numbers(path, bad_rows)
         raise ExtractError(
             path,
             "every row has the header's columns",
-            f"{len(bad_rows)} row(s) do not have {len(header)} fields, e.g. {bad_rows[0][1][:120]!r}"
+            # the row's text is never quoted: it holds names, NHS numbers and dates of birth
+            f"{len(bad_rows)} row(s) do not have the header's {len(header)} fields"
             + (" (the last line looks truncated)" if _is_last_line(path, bad_rows[-1][1]) else ""),
             lines=lines,
             hint="the file is malformed or truncated; ask the supplier to resend it.",
@@ -301,16 +411,34 @@ def _type_columns(frame: pl.DataFrame, spec: TableSpec, path: Path) -> pl.DataFr
             (pl.col(col.name).is_null() & frame[col.name].is_not_null()).arg_true().head(MAX_EXAMPLES)
         ).to_series()
         if failed.len():
-            values = [str(frame[col.name][i]) for i in failed.to_list()]
-            raise ExtractError(
+            count = int((typed[col.name].is_null() & frame[col.name].is_not_null()).sum())
+            raise ExtractError(  # line numbers only: a date of birth is an identifier
                 path,
                 f"{col.type} values parse",
-                f"value(s) {values} are not {_DESCRIBE[col.type]}",
+                f"{count} value(s) are not {_DESCRIBE[col.type]}",
                 column=col.name,
                 lines=[i + 2 for i in failed.to_list()],  # header is line 1
                 hint="correct the values at source and resend the extract.",
             )
     return typed.select(spec.known_columns + [c for c in frame.columns if c not in spec.known_columns])
+
+
+def _normalise_nhs_numbers(frame: pl.DataFrame, spec: TableSpec, warnings: list[str]) -> pl.DataFrame:
+    """`999 123 4567`, `999-123-4567` and a spreadsheet's leading apostrophe become 10 digits.
+
+    Anything still not 10 digits is left as delivered, so the modulus-11 rule names it.
+    """
+    column = spec.identity.get("nhs_number", "nhs_number")
+    if column not in frame.columns or frame.schema[column] != pl.Utf8:
+        return frame
+    cleaned = frame.select(normalise_expr(column)).to_series()
+    changed = int((cleaned != frame[column]).fill_null(False).sum())
+    if not changed:
+        return frame
+    warnings.append(
+        f"{changed} NHS number(s) in column {column!r} written with spaces, hyphens or a leading "
+        "apostrophe were normalised to 10 digits")
+    return frame.with_columns(cleaned.alias(column))
 
 
 _POLARS = {"string": pl.Utf8, "date": pl.Date, "integer": pl.Int64, "float": pl.Float64}

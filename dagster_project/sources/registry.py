@@ -79,7 +79,8 @@ def parse_registry(doc: dict) -> dict[str, TableSpec]:
         for table, raw in tables.items():
             if raw["kind"] not in ("snapshot", "increment"):
                 raise ValueError(f"registry {source}.{table}: kind must be snapshot or increment")
-            volume = {**defaults.get("volume", {}), **raw.get("volume", {})}
+            base = defaults.get("increment_volume") if raw["kind"] == "increment" else None
+            volume = {**(base or defaults.get("volume", {})), **raw.get("volume", {})}
             spec = TableSpec(
                 source=source,
                 table=table,
@@ -105,6 +106,20 @@ def parse_registry(doc: dict) -> dict[str, TableSpec]:
 def load_registry(path: Path = REGISTRY_PATH) -> dict[str, TableSpec]:
     """All table specs, keyed by `<source>__<table>`, in registry order."""
     return parse_registry(yaml.safe_load(path.read_text()))
+
+
+@lru_cache(maxsize=1)
+def _document(path: Path = REGISTRY_PATH) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def landing_policy() -> dict:
+    """The `landing:` section of the registry (future-date tolerance and similar rules)."""
+    return dict(_document().get("landing") or {})
+
+
+def tables_of(source: str) -> list[str]:
+    return [s.table for s in load_registry().values() if s.source == source]
 
 
 def sources() -> list[str]:
