@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dagster_project.cohorts import contacts, report
+from dagster_project.cohorts import contacts, report, rules
 from dagster_project.cohorts.registry import Project
 from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
@@ -315,6 +315,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     a gate fails (after logging the attempt)."""
     warehouse = zones.warehouse / "warehouse.duckdb"
     cohort, evidence, population, run_date = read_cohort(warehouse, project)
+    rule_status = rules.rule_status(warehouse, project.id, project.model, project.suppress_below)
     ranked = stratify_and_rank(cohort, project)
     summary = summarise(ranked, population, project.suppress_below)
     root = zones.published / project.id
@@ -339,9 +340,11 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
 
     trend = earlier_summaries(zones, project.id, run_date)
     report.write_report(staging / "report.html", project, run_date, summary, trend,
-                        call_list_practices=sorted(call_lists))
+                        call_list_practices=sorted(call_lists), rules=rule_status)
 
     gates = run_gates(zones, project, staging, ranked, population.height, call_lists)
+    # warnings never block (passed=True) but are shown with every gate: an assumed campaign
+    gates += [GateResult("rules_warning", True, f"WARNING: {w}") for w in rule_status["warnings"]]
     if gate_hook is not None:
         gates = gate_hook(gates)
     failed = [g for g in gates if not g.passed]
@@ -353,6 +356,8 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
         "cohort_rows": ranked.height, "population": population.height, "core20_rows": core20,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_who(run_id),
         "gates": [asdict(g) for g in gates],
+        "rules_off": rule_status["rules_off"], "campaign": rule_status["campaign"],
+        "warnings": rule_status["warnings"], "rule_coverage": rule_status["coverage"],
         "files": {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()},
     }
     write_json_atomic(staging / "release.json", manifest)

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.cohorts.registry import Project
+from dagster_project.cohorts.rules import report_section as rule_section
 
 SUPPRESSED = "suppressed"
 MAX_BARS = 40
@@ -59,7 +60,8 @@ def _section(summary: pl.DataFrame, dimension: str, heading: str, sort_by_size: 
 
 
 def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFrame,
-                 trend: list[tuple[str, pl.DataFrame]], call_list_practices: list[str]) -> Path:
+                 trend: list[tuple[str, pl.DataFrame]], call_list_practices: list[str],
+                 rules: dict | None = None) -> Path:
     overall = summary.filter(pl.col("dimension") == "overall")
     size = overall["cohort"][0] if overall.height else "0"
     gap = overall["cohort_per_1000"][0] if overall.height else ""
@@ -81,7 +83,7 @@ def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFr
  h1 {{ color: #005eb8; }} .kpi {{ display: inline-block; margin-right: 32px; }}
  .kpi b {{ display: block; font-size: 24px; }} section {{ margin: 24px 0; }}
  table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ccc; padding: 2px 6px; }}
- .note {{ color: #555; font-size: 12px; }}
+ .note {{ color: #555; font-size: 12px; }} .warning {{ color: #d5281b; }}
 </style></head><body>
 <h1>{html.escape(project.title)}</h1>
 <p>{html.escape(project.description)}</p>
@@ -107,6 +109,7 @@ report may be shared outside the care team. Generated {dt.datetime.now(dt.UTC):%
 then a fixed tie-break. Rules and parameters: dbt model <code>{html.escape(project.model)}</code>
 (see the dbt docs) and seed <code>project_parameters</code>. People with a national data opt-out
 or a Type 1 opt-out, people who have died and people no longer registered are never included.</p></section>
+{rule_section(rules) if rules else ""}
 <section><h2>Summary table</h2><table><tr><th>dimension</th><th>group</th><th>cohort</th>
 <th>registered population</th><th>cohort per 1,000</th></tr>{table_rows}</table></section>
 </body></html>

@@ -27,7 +27,10 @@ FRAILTY_CLUSTERS = {1: "MILDFRAIL_COD", 2: "MODFRAIL_COD", 3: "SEVFRAIL_COD"}
 
 
 def load_codelists() -> pl.DataFrame:
-    return pl.read_csv(C.CODELIST_CSV, infer_schema_length=0)
+    """The published code lists and the project's curated local clusters, as one frame."""
+    cols = ["cluster_id", "code", "term", "coding_system"]
+    return pl.concat([pl.read_csv(C.CODELIST_CSV, infer_schema_length=0).select(cols),
+                      pl.read_csv(C.LOCAL_CODELIST_CSV, infer_schema_length=0).select(cols)])
 
 
 def pick_codes(codes: pl.DataFrame, cluster: str, include: str = "", exclude: str = "",
@@ -115,6 +118,8 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
         has["dementia"] & (age >= 75) & (rng.random(n) < 0.25)
     carer = (age >= 18) & (age <= 80) & (rng.random(n) < C.CARER_RATE)
     hysterectomy = female & (age >= 50) & (rng.random(n) < C.HYSTERECTOMY_50PLUS)
+    subtotal = female & ~hysterectomy & (age >= 40) & (rng.random(n) < C.SUBTOTAL_HYSTERECTOMY_40PLUS)
+    lletz = female & ~hysterectomy & (age >= 25) & (age < 50) & (rng.random(n) < C.LLETZ_25_49)
     trans_cervix = ~female & (rng.random(n) < C.TRANS_MEN_WITH_CERVIX)
     type1_opt_out = rng.random(n) < C.TYPE1_OPT_OUT_RATE
     return people.with_columns(
@@ -126,6 +131,8 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
         carehome=pl.Series(carehome),
         carer=pl.Series(carer),
         hysterectomy=pl.Series(hysterectomy),
+        subtotal_hysterectomy=pl.Series(subtotal),
+        lletz=pl.Series(lletz),
         has_cervix=pl.Series((female & ~hysterectomy) | trans_cervix),
         type1_opt_out=pl.Series(type1_opt_out),
     )
@@ -310,15 +317,21 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
                                          "(?i)tobacco|alcohol|drug|complicat|abnormal"),
                               person.size, rng))
 
-    # Hysterectomy (years back) for some older women
-    hy = np.flatnonzero(people["hysterectomy"].to_numpy())
-    lo = dob[hy] + int(38 * YEAR)
-    when = lo + (rng.random(hy.size) * np.maximum(ref[hy] - lo, 0)).astype(np.int64)
-    ev.add(hy, when, draw(pick_codes(codes, "GMSDE_HYSTERECTOMY", "(?i)hysterectomy", k=4),
-                          hy.size, rng))
+    # Gynaecological procedures (years back): total hysterectomy removes the cervix;
+    # subtotal hysterectomy and LLETZ/cone biopsy leave it (screening continues)
+    for flag, cluster, include, from_age in (
+        ("hysterectomy", "CERVIX_REMOVED_COD", "(?i)^total|^radical|vaginal hysterectomy", 38),
+        ("subtotal_hysterectomy", "CERVIX_RETAINED_COD", "(?i)subtotal|supracervical", 35),
+        ("lletz", "CERVIX_RETAINED_COD", "(?i)loop|cone biopsy|transformation zone", 25),
+    ):
+        hy = np.flatnonzero(people[flag].to_numpy())
+        lo = np.minimum(dob[hy] + int(from_age * YEAR), ref[hy])
+        when = lo + (rng.random(hy.size) * np.maximum(ref[hy] - lo, 0)).astype(np.int64)
+        ev.add(hy, when, draw(pick_codes(codes, cluster, include, k=4), hy.size, rng))
 
     _vaccinations(ev, people, codes, flags, dob, ref, q, z_person, end_day, rng)
     _cervical_screening(ev, people, codes, dob, ref, hist, q, rng)
+    _programme_codes(ev, people, codes, flags, diag, dob, ref, hist, female, rng)
 
     events = ev.frame().filter((pl.col("day") <= end_day) & (pl.col("day") >= 0))
     meds = _medications(flags, codes, dob, ref, end_day, rng)
@@ -358,6 +371,11 @@ def _vaccinations(ev: EventBuilder, people: pl.DataFrame, codes: pl.DataFrame,
         child = age[who] < 16
         code = np.where(child, draw(nasal_codes, who.size, rng), draw(flu_codes, who.size, rng))
         ev.add(who, when[who], code)
+        # a recorded decline for some of the eligible who were not vaccinated
+        declined = np.flatnonzero((p > 0) & ~vacc & (dob < s) & (rng.random(n) < C.FLU_DECLINE))
+        dd = s + 30 + rng.integers(0, 120, declined.size)
+        keep = dd <= ref[declined]
+        ev.add(declined[keep], dd[keep], pick_codes(codes, "FLUDEC_COD", k=1)[0])
 
     # COVID-19: primary course in 2021 for over-50s and the vulnerable, then campaigns
     carehome = people["carehome"].to_numpy()
@@ -390,45 +408,156 @@ def _vaccinations(ev: EventBuilder, people: pl.DataFrame, codes: pl.DataFrame,
         dd = s + rng.integers(0, max(e - s, 1), declined.size)
         keep = dd <= ref[declined]
         ev.add(declined[keep], dd[keep], draw(decl_codes, int(keep.sum()), rng))
+        contra = np.flatnonzero(eligible & ~vacc & (rng.random(n) < C.COVID_CONTRAINDICATED))
+        ev.add(contra, np.minimum(s + rng.integers(0, 60, contra.size), ref[contra]),
+               pick_codes(codes, "COVCONTRA_COD", k=1)[0])
 
 
 def _cervical_screening(ev: EventBuilder, people: pl.DataFrame, codes: pl.DataFrame,
                         dob: np.ndarray, ref: np.ndarray, hist: np.ndarray, q: np.ndarray,
                         rng: np.random.Generator) -> None:
-    """Tests every 3 years (25-49) or 5 years (50-64); the covered are up to date."""
+    """Screening every 3 years (25-49) or 5 years (50-64), C.CERVICAL_HISTORY_YEARS deep.
+
+    Each test is a procedure code and its HPV result (HPV-negative mostly). The covered are
+    up to date; of the rest some never screened and the others lapsed, with their old tests
+    on record - deep enough to tell lapsed from never screened. The overdue often carry a
+    status code (due, not attended) that is not a test; some declined, a few were ceased.
+    """
     n = people.height
     cervix = people["has_cervix"].to_numpy()
     age = (ref - dob) / YEAR
     interval = np.where(age < 50, 3.0, 5.0) * YEAR
     depf = dep_factor(q, C.CERVICAL_DEP_RATIO)
     covered = rng.random(n) < C.CERVICAL_COVERAGE * depf / np.mean(depf) * 1.02
-    lapsed_never = ~covered & (rng.random(n) < 0.45)
-    # the most recent test: within the interval if covered, else overdue
+    never = ~covered & (rng.random(n) < C.CERVICAL_NEVER_SHARE)
+    deep = np.maximum(ref - int(C.CERVICAL_HISTORY_YEARS * YEAR), dob)
+    # the most recent test: within the interval if covered, else overdue by months to years
     last = ref - (rng.random(n) * interval).astype(np.int64)
     last = np.where(covered, last, last - interval.astype(np.int64)
-                    - rng.integers(30, 900, n))
-    sm_codes = pick_codes(codes, "GMSDE_CERVICAL_SMEAR", "(?i)cervical|smear",
-                          "(?i)abnormal|inadequate|declin|not|unsuitable", k=4)
-    for k in range(4):
+                    - rng.integers(30, 1500, n))
+    test_codes = pick_codes(codes, "CS_TEST_COD", "(?i)screening|cytology|sampling|smear",
+                            "(?i)result|negative|positive|dyskar|other healthcare", k=5)
+    hpv_neg = pick_codes(codes, "CS_HPVNEG_COD", k=1)[0]
+    hpv_pos = pick_codes(codes, "CS_HPVPOS_COD", "(?i)^cervical smear - human", k=1)[0]
+    for k in range(6):
         when = last - (k * interval + rng.integers(-60, 60, n)).astype(np.int64)
         a = (when - dob) / YEAR
-        ok = cervix & ~lapsed_never & (a >= 24.5) & (a < 65) & (when >= hist) & (when <= ref)
+        ok = cervix & ~never & (a >= 24.5) & (a < 65) & (when >= deep) & (when <= ref)
         who = np.flatnonzero(ok)
-        ev.add(who, when[who], draw(sm_codes, who.size, rng))
+        ev.add(who, when[who], draw(test_codes, who.size, rng))
+        # an HPV-positive test is followed by a 12-month repeat, so among the latest tests
+        # only the few positives still awaiting (or missing) their repeat remain
+        positive = rng.random(who.size) < (C.CERVICAL_HPV_POSITIVE_LATEST if k == 0
+                                           else C.CERVICAL_HPV_POSITIVE)
+        ev.add(who, when[who] + 14, np.where(positive, hpv_pos, hpv_neg))
+
+    in_range = cervix & (age >= 24.5) & (age < 65)
+    overdue = in_range & ~covered
+    # status codes that are not tests: smear due / not attended (must not reset recall)
+    status = pick_codes(codes, "GMSDE_CERVICAL_SMEAR", "(?i)smear due|not attended|overdue", k=3)
+    who = np.flatnonzero(overdue & (rng.random(n) < C.CERVICAL_STATUS_CODES))
+    ev.add(who, ref[who] - rng.integers(10, 700, who.size), draw(status, who.size, rng))
+    # declined (informed choice) within the last three years
+    who = np.flatnonzero(overdue & (rng.random(n) < C.CERVICAL_DECLINE))
+    ev.add(who, ref[who] - rng.integers(10, 1000, who.size),
+           draw(pick_codes(codes, "CSDEC_COD", k=2), who.size, rng))
+    # ceased (screening not indicated) among older women
+    who = np.flatnonzero(in_range & (age >= 50) & (rng.random(n) < C.CERVICAL_CEASED))
+    ev.add(who, ref[who] - rng.integers(30, 1500, who.size),
+           pick_codes(codes, "CSPU_COD", "(?i)not indicated", k=1)[0])
+
+
+def _programme_codes(ev: EventBuilder, people: pl.DataFrame, codes: pl.DataFrame,
+                     flags: dict[str, np.ndarray], diag: dict[str, np.ndarray], dob: np.ndarray,
+                     ref: np.ndarray, hist: np.ndarray, female: np.ndarray,
+                     rng: np.random.Generator) -> None:
+    """Codes the outreach rules read beyond diagnoses: residence (care home, moved out, own
+    home), household contacts of immunosuppressed people, asthma admissions, severe-obesity
+    codes, rarer flu risk groups, fasting glucose tests, gestational diabetes history and
+    NHS Diabetes Prevention Programme invitations / referrals / declines."""
+    n = people.height
+    age = (ref - dob) / YEAR
+    adult = age >= 18
+    alive_span = np.maximum(ref - hist, 1)
+
+    def some_day(who: np.ndarray, back_days: int) -> np.ndarray:
+        return np.maximum(ref[who] - rng.integers(0, back_days, who.size), dob[who])
+
+    # Residence: long-stay residents carry a care home residence code, often years old
+    # (no look-back: the latest residence code decides); a few moved out to their own home
+    # after a care home code; some adults have an ordinary housing code.
+    own_home = pick_codes(codes, "RESIDE_COD", "(?i)lives in own home|lives in house|lives in flat", k=3)
+    care = pick_codes(codes, "LONGRES_COD", "(?i)care home|nursing home|residential home", k=3)
+    who = np.flatnonzero(people["carehome"].to_numpy())
+    ev.add(who, some_day(who, int(6 * YEAR)), draw(care, who.size, rng))
+    left = np.flatnonzero((age >= 70) & ~people["carehome"].to_numpy() & (rng.random(n) < C.CARE_HOME_LEFT))
+    first = some_day(left, int(3 * YEAR))
+    ev.add(left, first, draw(care, left.size, rng))
+    moved = np.minimum(first + rng.integers(30, 400, left.size), ref[left])
+    ev.add(left, moved, draw(own_home, left.size, rng))
+    who = np.flatnonzero(adult & ~people["carehome"].to_numpy() & (rng.random(n) < C.RESIDENCE_CODE_RATE))
+    ev.add(who, some_day(who, int(5 * YEAR)), draw(own_home, who.size, rng))
+
+    # Household contacts of immunocompromised people
+    who = np.flatnonzero(adult & (rng.random(n) < C.HOUSEHOLD_CONTACT_IMMUNO))
+    ev.add(who, some_day(who, int(4 * YEAR)), pick_codes(codes, "HHLD_IMDEF_COD", k=1)[0])
+
+    # Asthma emergency admissions (PRIMIS ASTADM) in the last two years
+    who = np.flatnonzero(flags["asthma"] & (rng.random(n) < C.ASTHMA_ADMISSION))
+    ev.add(who, some_day(who, int(2 * YEAR)), draw(pick_codes(codes, "ASTADM_COD", k=2), who.size, rng))
+
+    # Severe obesity code alongside a BMI of 40+
+    bmi = people["bmi_base"].to_numpy()
+    who = np.flatnonzero(adult & (bmi >= 40) & (rng.random(n) < C.SEVERE_OBESITY_CODE))
+    ev.add(who, some_day(who, int(3 * YEAR)), draw(pick_codes(codes, "SEV_OBESITY_COD", k=2), who.size, rng))
+
+    # Rarer flu risk groups: chronic liver disease, asplenia, nephrotic syndrome, neurological
+    for cluster, include, share, min_age in C.EXTRA_RISK_GROUPS:
+        who = np.flatnonzero((age >= min_age) & (rng.random(n) < share))
+        when = hist[who] + (rng.random(who.size) * alive_span[who]).astype(np.int64)
+        ev.add(who, when, draw(pick_codes(codes, cluster, include, k=4), who.size, rng))
+
+    # Fasting plasma glucose: NDH people (5.5-6.9 mostly), a few adults 40+ (normal),
+    # diabetics (7+); one test in the last two years per person tested
+    ndh = flags["ndh"]
+    diabetic = flags["diabetes_t1"] | flags["diabetes_t2"]
+    tested = (age >= 40) & (rng.random(n) < np.where(ndh, 0.35, C.FPG_TEST_RATE * 2))
+    who = np.flatnonzero(tested)
+    value = np.where(ndh[who], rng.uniform(5.5, 6.95, who.size),
+                     np.where(diabetic[who], rng.uniform(7.0, 11.0, who.size),
+                              rng.normal(5.0, 0.45, who.size)))
+    ev.add(who, some_day(who, int(2 * YEAR)), pick_codes(codes, "GLUC_COD", k=1)[0],
+           np.round(value, 1), "mmol/L")
+
+    # Gestational diabetes in a past pregnancy
+    who = np.flatnonzero(female & (age >= 22) & (age <= 50) & (rng.random(n) < C.GDM_HISTORY))
+    back = (rng.uniform(1, 15, who.size) * YEAR).astype(np.int64)
+    when = np.maximum(ref[who] - back, dob[who] + int(18 * YEAR))
+    ev.add(who, when, draw(pick_codes(codes, "GDIAB_COD", "(?i)gestational", k=2), who.size, rng))
+
+    # NHS Diabetes Prevention Programme codes among people with NDH
+    for key, cluster in (("invited", "DPPINV_COD"), ("referred", "DPPREF_COD"),
+                         ("declined", "DPPDEC_COD")):
+        who = np.flatnonzero(ndh & (age >= 18) & (rng.random(n) < C.DPP_CODES[key]))
+        ev.add(who, some_day(who, int(3 * YEAR)), pick_codes(codes, cluster, k=1)[0])
 
 
 def _medications(flags: dict[str, np.ndarray], codes: pl.DataFrame, dob: np.ndarray,
                  ref: np.ndarray, end_day: int, rng: np.random.Generator) -> pl.DataFrame:
-    """Repeat issues over the last two years: inhalers for asthma, immunosuppressants."""
+    """Repeat issues over the last two years: inhalers for asthma (and repeated oral
+    steroids for some asthmatics), immunosuppressants."""
     start = np.maximum(end_day - int(2 * YEAR), dob)
     parts = []
+    steroids = flags["asthma"] & (rng.random(flags["asthma"].size) < C.ASTHMA_ORAL_STEROIDS)
     for cond, cluster, rate in (("asthma", "ASTRXM1_COD", 4.0),
-                                ("immunosuppressed", "IMMRX_COD", 6.0)):
-        r = np.where(flags[cond], rate, 0.0)
+                                ("immunosuppressed", "IMMRX_COD", 6.0),
+                                ("oral_steroids", "ASTRXM2_COD", 2.5)):
+        flag = steroids if cond == "oral_steroids" else flags[cond]
+        r = np.where(flag, rate, 0.0)
         person, when = poisson_dates(r, start, ref, rng)
         dmd = pick_codes(codes, cluster, k=10)
         # one product per person, repeated
-        choice = rng.integers(0, dmd.size, flags[cond].size)
+        choice = rng.integers(0, dmd.size, flag.size)
         parts.append(pl.DataFrame({"person_idx": person.astype(np.int32),
                                    "day": when.astype(np.int32),
                                    "dmd_code": dmd[choice[person]].astype(str)}))

@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS = REPO_ROOT / "dbt" / "seeds"
 IMD_CSV = SEEDS / "reference" / "imd2019_lsoa.csv"
 CODELIST_CSV = SEEDS / "codelists" / "codelist_codes.csv"
+LOCAL_CODELIST_CSV = SEEDS / "codelists" / "codelist_local_codes.csv"  # curated local clusters
 ETHNICITY_CSV = SEEDS / "codelists" / "ethnicity_codes.csv"
 
 NORFOLK_LADS = tuple(f"E070001{n}" for n in range(43, 50))  # E07000143..E07000149
@@ -244,7 +245,9 @@ FRAILTY_MIN_AGE = 65
 FRAILTY_SHARES = {"mild": 0.35, "moderate": 0.15, "severe": 0.06}  # of 65+, rising with age
 CAREHOME_85PLUS = 0.12
 CARER_RATE = 0.05  # of adults 18-80
-HYSTERECTOMY_50PLUS = 0.07
+HYSTERECTOMY_50PLUS = 0.07  # total hysterectomy (cervix removed) among women 50+
+SUBTOTAL_HYSTERECTOMY_40PLUS = 0.012  # subtotal: the cervix stays, screening continues
+LLETZ_25_49 = 0.02  # local excision (LLETZ/cone) in the record: cervix kept, test of cure
 TRANS_MEN_WITH_CERVIX = 0.0008  # share of people recorded male who keep a cervix
 
 # Vaccinations and screening
@@ -265,6 +268,32 @@ COVID_UPTAKE = 0.62
 COVID_DECLINE = 0.04
 CERVICAL_COVERAGE = 0.72
 CERVICAL_DEP_RATIO = 0.82  # coverage in quintile 1 relative to 5
+CERVICAL_HISTORY_YEARS = 16  # screening history depth: lapsed screeners keep their old tests
+CERVICAL_NEVER_SHARE = 0.30  # of the not-covered, never screened (the rest lapsed)
+CERVICAL_HPV_POSITIVE = 0.12  # HPV-positive share of primary HPV tests
+CERVICAL_HPV_POSITIVE_LATEST = 0.03  # of latest tests: positives not yet re-tested at 12 months
+CERVICAL_DECLINE = 0.06  # of the not-covered: a recorded decline in the last 3 years
+CERVICAL_CEASED = 0.03  # of women 50-64 without a hysterectomy: ceased (not indicated)
+CERVICAL_STATUS_CODES = 0.5  # of the overdue: a 'due' / 'not attended' status code (not a test)
+
+# Programme codes (shares per person unless stated)
+FLU_DECLINE = 0.05  # of the eligible not vaccinated in a season: a recorded decline
+HOUSEHOLD_CONTACT_IMMUNO = 0.004  # adults coded as living with an immunocompromised person
+ASTHMA_ORAL_STEROIDS = 0.18  # asthmatics with repeated oral steroids (2+ in 2 years)
+ASTHMA_ADMISSION = 0.03  # asthmatics with an asthma emergency admission in 2 years
+SEVERE_OBESITY_CODE = 0.3  # of people with BMI 40+: a severe-obesity code too
+RESIDENCE_CODE_RATE = 0.04  # adults with a (non care home) residence code in the history
+CARE_HOME_LEFT = 0.003  # people 70+ with an old care home code then an own-home code (moved out)
+FPG_TEST_RATE = 0.04  # adults 40+ with a fasting glucose test per year (NDH: 0.35)
+GDM_HISTORY = 0.03  # women 22-50 with gestational diabetes in a past pregnancy
+DPP_CODES = {"invited": 0.12, "referred": 0.10, "declined": 0.04}  # of NDH/FPG-NDH people
+COVID_CONTRAINDICATED = 0.004  # of COVID-eligible people
+EXTRA_RISK_GROUPS = (  # (cluster, term filter, share of the population, min age)
+    ("CLD_COD", "(?i)cirrhosis|chronic hepatitis|liver disease", 0.006, 18),
+    ("PNSPLEEN_COD", "(?i)splenectomy|asplenia|hyposplenism", 0.001, 0),
+    ("CKD_COD", "(?i)nephrotic syndrome", 0.0004, 0),
+    ("CNS_COD", "(?i)multiple sclerosis|motor neuron|parkinson|cerebral palsy|epilep", 0.01, 0),
+)
 
 # Observations per person-year
 BP_RATE = {"base": 0.40, "hypertension": 1.3, "diabetes": 1.0, "ckd": 0.6}

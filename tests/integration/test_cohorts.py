@@ -78,6 +78,45 @@ def test_every_project_is_published_with_its_report(published: Zones):
         assert not (release / "release.json").read_text().count('"passed": false')
 
 
+def test_every_rule_that_is_on_fires_in_the_test_ics(published: Zones):
+    """The rule coverage of this run: every inclusion and exclusion rule that is on includes
+    or excludes somebody in the test ICS (a rule that fires for nobody is broken, or the
+    generator does not exercise it); no model writes a rule the registry does not know."""
+    con = duckdb.connect(str(published.warehouse / "warehouse.duckdb"), read_only=True)
+    try:
+        coverage = con.sql("select * from marts.cohort_rule_coverage").pl()
+    finally:
+        con.close()
+    assert coverage.filter(pl.col("status") == "unregistered").height == 0, coverage.filter(
+        pl.col("status") == "unregistered")["rule_id"].to_list()
+    silent = coverage.filter((pl.col("status") == "on") & (pl.col("people") == 0)
+                             & pl.col("rule_kind").is_in(["inclusion", "exclusion"]))
+    assert silent.height == 0, f"rules on but firing for nobody: {silent.select('project', 'rule_id').rows()}"
+    assert set(coverage["project"]) == set(PROJECTS) | {"all_projects"}
+    off = coverage.filter(pl.col("status") == "off")
+    assert off.height > 0 and off["reason_off"].null_count() == 0 and (off["people"] == 0).all()
+
+
+def test_every_release_lists_the_rules_that_are_off_and_an_assumed_campaign_warns(published: Zones):
+    for project in PROJECTS:
+        release = published.published / project / REFERENCE.isoformat()
+        manifest = json.loads((release / "release.json").read_text())
+        off = {r["rule_id"] for r in manifest["rules_off"]}
+        assert "type1_dissent_withdrawn" in off, project  # shared by every cohort
+        assert all(r["reason"] for r in manifest["rules_off"])
+        counts = [r["people"] for r in manifest["rule_coverage"]]
+        assert all(isinstance(c, str) and c.startswith("<") or c == 0 or c >= 8 for c in counts)
+        html = (release / "report.html").read_text()
+        assert "Rules switched off" in html and "type1_dissent_withdrawn" in html
+    covid = json.loads((published.published / "covid_vaccination" / REFERENCE.isoformat()
+                        / "release.json").read_text())
+    assert covid["campaign"]["campaign_id"] == "autumn_2026" and covid["campaign"]["status"] == "assumed"
+    assert any("assumed" in w for w in covid["warnings"])
+    assert any(g["gate"] == "rules_warning" and g["detail"].startswith("WARNING") for g in covid["gates"])
+    flu = json.loads((published.published / "flu_vaccination" / REFERENCE.isoformat() / "release.json").read_text())
+    assert {"contraindicated", "no_consent"} <= {r["rule_id"] for r in flu["rules_off"]}
+
+
 def test_cohorts_never_hold_opted_out_deceased_or_deregistered_people(published: Zones):
     opted = set(pl.read_parquet(published.identity / "opt_outs.parquet")["pseudo_id"])
     people = pl.read_parquet(published.truth / "people.parquet")

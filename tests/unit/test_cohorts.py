@@ -119,3 +119,76 @@ def test_outreach_simulation_is_seeded_and_accepts_less_in_deprived_areas():
     assert a.equals(b) and a.height == 200
     assert set(a["outcome"]) <= set(outreach.OUTCOMES)
     assert a["contact_date"].min() > "2026-10-01" and a["contact_date"].max() <= "2026-10-31"
+
+
+# --------------------------------------------------------------------------- code lists and rules
+CODELISTS = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "codelists"
+
+
+def _all_codes() -> pl.DataFrame:
+    cols = ["cluster_id", "code", "term"]
+    return pl.concat([pl.read_csv(CODELISTS / "codelist_codes.csv", infer_schema_length=0).select(cols),
+                      pl.read_csv(CODELISTS / "codelist_local_codes.csv", infer_schema_length=0).select(cols)])
+
+
+def test_no_cluster_is_a_placeholder_and_every_local_concept_has_a_public_source():
+    codes = _all_codes()
+    assert codes.filter(~pl.col("code").str.contains(r"^[0-9]{6,18}$")).height == 0
+    assert codes.filter(pl.col("term").str.to_lowercase().str.contains("placeholder")).height == 0
+    local = pl.read_csv(CODELISTS / "codelist_local_codes.csv", infer_schema_length=0)
+    assert local.filter(pl.col("source").is_null() | (pl.col("source").str.len_chars() < 20)).height == 0
+    for cluster in ("CSPU_COD", "CSDEC_COD", "FLUDEC_COD", "GLUC_COD", "CS_TEST_COD", "CS_HPVNEG_COD",
+                    "CERVIX_REMOVED_COD", "CERVIX_RETAINED_COD", "CERVIX_PRESENT_COD", "DPPINV_COD"):
+        assert local.filter(pl.col("cluster_id") == cluster).height > 0, cluster
+
+
+def test_cervical_stand_ins_are_split_by_meaning_with_a_reason_per_concept():
+    codes = _all_codes()
+    curation = pl.read_csv(CODELISTS / "codelist_curation.csv", infer_schema_length=0)
+    for source in ("GMSDE_CERVICAL_SMEAR", "GMSDE_HYSTERECTOMY"):
+        members = set(codes.filter(pl.col("cluster_id") == source)["code"])
+        assert set(curation.filter(pl.col("source_cluster") == source)["code"]) == members, source
+    assert curation["reason"].null_count() == 0
+    local = pl.read_csv(CODELISTS / "codelist_local_codes.csv", infer_schema_length=0)
+
+    def terms(cluster: str) -> list[str]:
+        return [t.lower() for t in local.filter(pl.col("cluster_id") == cluster)["term"]]
+
+    # status codes are not tests; procedures that leave the cervix do not remove it
+    assert not any(w in t for t in terms("CS_TEST_COD")
+                   for w in ("due", "overdue", "not attended", "declined", "inadequate", "technical failure"))
+    removed = terms("CERVIX_REMOVED_COD")
+    assert not any(w in t for t in removed for w in ("subtotal", "supracervical", "loop", "cone", "myomectomy"))
+    retained = terms("CERVIX_RETAINED_COD")
+    assert any("subtotal" in t for t in retained) and any("transformation zone" in t for t in retained)
+
+
+def test_unit_test_people_carry_only_real_codes():
+    """The dbt unit tests read the real code lists; every code their hand-made people carry
+    is a real concept of those lists (no fake codes standing in for a real cluster)."""
+    import re
+
+    import yaml
+
+    known = set(_all_codes()["code"])
+    for path in (DBT_MODELS / "_cohorts__unit_tests.yml",):
+        doc = yaml.safe_load(path.read_text())
+        used = set()
+        for test in doc["unit_tests"]:
+            for given in test["given"]:
+                if given.get("input") in ("ref('stg_gp__events')", "ref('stg_gp__medications')"):
+                    for row in given.get("rows") or []:
+                        used.add(str(row.get("snomed_code") or row.get("dmd_code")))
+        assert used and all(re.fullmatch(r"[0-9]{6,18}", c) for c in used), used
+        assert used <= known, used - known
+
+
+def test_rule_registry_lists_every_project_rule_with_a_source_and_a_reason_when_off():
+    registry = pl.read_csv(DBT_SEEDS / "project_rules.csv", infer_schema_length=0)
+    assert set(registry["project"]) == set(load_projects()) | {"all_projects"}
+    assert registry["source"].null_count() == 0
+    off = registry.filter(pl.col("status") == "off")
+    assert off.height > 0 and off["reason_off"].null_count() == 0
+    assert registry.filter((pl.col("status") == "on") & pl.col("reason_off").is_not_null()).height == 0
+    campaigns = pl.read_csv(DBT_SEEDS / "covid_campaigns.csv", infer_schema_length=0)
+    assert set(campaigns["status"]) <= {"confirmed", "assumed"} and campaigns["source"].null_count() == 0

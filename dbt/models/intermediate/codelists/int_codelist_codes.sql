@@ -1,7 +1,10 @@
 -- The one combined code-list table (cluster_id -> codes) that every observation is selected
 -- through (macro get_observations): the published lists (seed codelist_codes, provenance in
--- codelist_provenance) plus local placeholders awaiting an official refset
--- (seed codelist_local_codes; see codelists README "Gaps").
+-- codelist_provenance) plus local clusters (seed codelist_local_codes): real SNOMED CT
+-- concepts for gaps with no open official list, each with its public source in the seed's
+-- `source` column, and the cervical lists curated by meaning from the GM-SDE stand-ins
+-- (a reason per concept in seed codelist_curation). There are no placeholders: test
+-- cluster_ids_exist fails on a cluster with no codes or a code that is not a concept id.
 select distinct
     cluster_id,
     code,
@@ -17,7 +20,7 @@ select distinct
     code,
     term,
     coding_system,
-    'local placeholder' as provenance_status
+    'local: ' || source as provenance_status
 from {{ ref('codelist_local_codes') }}
 
 union all

@@ -7,8 +7,15 @@
 --                          identity zone: any of the person's linked records carries an
 --                          NHS number on the national list);
 --   Type 1 opt-out         anti-join on the GP dissent code (int_observations_latest,
---                          local placeholder cluster TYPE1_OPTOUT_COD).
+--                          TYPE1_OPTOUT_COD, 827241000000103): the latest dissent code
+--                          counts. A later "dissent withdrawn" code would lift it (as GP
+--                          systems behave; CLINICAL_RULES "Opt-outs"), but no public source
+--                          for that concept id was found, so the withdrawal rule is switched
+--                          off (seed project_rules: type1_dissent_withdrawn) and every
+--                          dissent is honoured - the safe side for an opt-out.
 -- A person who moved practice is counted at the new practice (dim_person).
+-- `age` is the exact age to the day on the reference date (int_person_ages), not the
+-- birth-month approximation of dim_person.
 with people as (
     select * from {{ ref('dim_person') }}
 ),
@@ -20,12 +27,18 @@ national_data_opt_outs as (
 type1_opt_outs as (
     select pseudo_id from {{ ref('int_observations_latest') }}
     where type1_opt_out_date is not null
+),
+
+ages as (
+    select pseudo_id, age_years, age_months from {{ ref('int_person_ages') }}
+    where on_date = {{ reference_date() }}
 )
 
 select
     people.pseudo_id,
     people.birth_month,
-    people.age,
+    coalesce(ages.age_years, people.age) as age,
+    coalesce(ages.age_months, people.age * 12) as age_months,
     people.age_band,
     people.sex,
     people.ethnicity_group,
@@ -35,5 +48,6 @@ select
     people.is_core20,
     {{ reference_date() }} as reference_date
 from people
+left join ages on ages.pseudo_id = people.pseudo_id
 where people.pseudo_id not in (select pseudo_id from national_data_opt_outs)
   and people.pseudo_id not in (select pseudo_id from type1_opt_outs)
