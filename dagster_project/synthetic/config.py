@@ -290,7 +290,7 @@ DPP_CODES = {"invited": 0.12, "referred": 0.10, "declined": 0.04}  # of NDH/FPG-
 COVID_CONTRAINDICATED = 0.004  # of COVID-eligible people
 EXTRA_RISK_GROUPS = (  # (cluster, term filter, share of the population, min age)
     ("CLD_COD", "(?i)cirrhosis|chronic hepatitis|liver disease", 0.006, 18),
-    ("PNSPLEEN_COD", "(?i)splenectomy|asplenia|hyposplenism", 0.001, 0),
+    ("PNSPLEEN_COD", "(?i)splenectomy|asplenia|hyposplenism", 0.002, 0),
     ("CKD_COD", "(?i)nephrotic syndrome", 0.0004, 0),
     ("CNS_COD", "(?i)multiple sclerosis|motor neuron|parkinson|cerebral palsy|epilep", 0.01, 0),
 )
