@@ -249,7 +249,8 @@ def test_flu_uptake_and_cervical_screening_gradients(ics: Path, truth: pl.DataFr
                                                      people: pl.DataFrame) -> None:
     codes = pl.read_csv(REPO / "dbt/seeds/codelists/codelist_codes.csv", infer_schema_length=0)
     flu = codes.filter(pl.col("cluster_id") == "FLUVAX_COD")["code"]
-    smear = codes.filter(pl.col("cluster_id") == "GMSDE_CERVICAL_SMEAR")["code"]
+    local = pl.read_csv(REPO / "dbt/seeds/codelists/codelist_local_codes.csv", infer_schema_length=0)
+    smear = local.filter(pl.col("cluster_id") == "CS_TEST_COD")["code"]  # adequate tests only
     ev = _events_with_people(ics, truth, people)
     alive = people.filter(pl.col("date_of_death").is_null()).with_columns(
         age=(dt.date(2026, 11, 1) - pl.col("date_of_birth")).dt.total_days() / 365.25)
