@@ -38,8 +38,12 @@ def main() -> None:
         "# Person linkage model: training report", "",
         f"Trained {meta['trained_at']} on {meta['profiles']:,} identity profiles "
         f"(Splink {meta['splink_version']}, DuckDB {meta['duckdb_version']}, backend {meta['backend']}).",
-        "Unsupervised: u by random sampling, m by expectation maximisation (blocked on date of "
-        "birth, then on NHS number). A model trained on DuckDB does not load on Spark: train per backend.",
+        "Unsupervised: u by random sampling, m by expectation maximisation (blocked on postcode "
+        "and birth year, then on NHS number). A model trained on DuckDB does not load on Spark: train per backend.",
+        "", "## Levels fixed or floored after training (each with its reason)", "",
+        "| comparison | level | m trained | m used | reason |", "| --- | --- | ---: | ---: | --- |",
+        *[f"| {a['comparison']} | {a['level']} | {a['m_before']} | {a['m_after']:.3g} | {a['reason']} |"
+          for a in meta.get("parameter_adjustments", [])],
         "", "## Blocking rules for prediction (Splink blocking analysis, exact counts)", "",
         "| rule | comparisons added | cumulative |", "| --- | ---: | ---: |",
         *[f"| `{r['rule']}` | {r['marginal']:,} | {r['cumulative']:,} |" for r in meta["blocking_analysis"]],

@@ -16,6 +16,7 @@ MODEL = dg.AssetKey(["identity", "linkage_model"])
 PERSON_INDEX = dg.AssetKey(["identity", "person_index"])
 PSEUDO_KEYS = dg.AssetKey(["identity", "pseudo_keys"])
 OPT_OUTS = dg.AssetKey(["identity", "opt_outs"])
+REVIEW_QUEUE = dg.AssetKey(["identity", "review_queue"])
 
 # Accuracy floor against a ground truth (synthetic data): below it the index does not
 # reach the warehouse.
@@ -111,6 +112,8 @@ def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
         "people": q["people"],
         "records": q["records"],
         "pairs_scored": result.pairs,
+        "pairs_for_review": result.review_pairs,
+        "review_decisions_applied": result.decisions_applied,
         "model": dg.MetadataValue.path(str(result.model_path)),
         "cluster_size_distribution": _md(q["cluster_sizes"]),
         "records_linked_per_source": _md(q["per_source"]),
@@ -181,8 +184,45 @@ def opt_outs(platform: PlatformResource) -> dg.MaterializeResult:
         **facts, "path": dg.MetadataValue.path(str(platform.zones.identity / pipeline.OPT_OUTS))})
 
 
-IDENTITY_ASSETS = [person_records, linkage_model, person_index, pseudo_keys, opt_outs]
-REFRESH_SELECTION = dg.AssetSelection.assets(PERSON_RECORDS, PERSON_INDEX, PSEUDO_KEYS, OPT_OUTS)
+@dg.asset(
+    key=REVIEW_QUEUE,
+    group_name=GROUP,
+    pool=IDENTITY_POOL,
+    deps=[PERSON_INDEX],
+    description=(
+        "Clerical review queue: pairs of identity profiles whose match probability lies in the grey "
+        "zone (PHM_REVIEW_LOW <= p < PHM_REVIEW_HIGH, default 0.8-0.995), each with its evidence (the "
+        "level and match weight of every comparison, both profiles' identity fields). Written by the "
+        "person index run to identity/review_queue.parquet (restricted zone: it holds identifiers). "
+        "Reviewers' decisions (CSV: pair_id,decision,reviewer,reason; decision same|different) "
+        "dropped in identity/review_decisions/ become must-link/cannot-link constraints on the next "
+        "run, each applied decision audited in identity/review_audit.parquet."
+    ),
+    owners=["team:data-engineering"],
+    kinds={"parquet"},
+)
+def review_queue(platform: PlatformResource) -> dg.MaterializeResult:
+    from dagster_project.linkage import review
+
+    zones = platform.zones
+    path = zones.identity / pipeline.REVIEW_QUEUE
+    queue = pl.read_parquet(path) if path.exists() else pl.DataFrame()
+    zone = review.ReviewZone.from_env()
+    audit_path = zones.identity / pipeline.REVIEW_AUDIT
+    audit = pl.read_parquet(audit_path) if audit_path.exists() else None
+    # counts only in metadata: the queue itself holds identifiers and stays in the zone
+    return dg.MaterializeResult(metadata={
+        "pairs_to_review": queue.height,
+        "zone_low": zone.low,
+        "zone_high": zone.high,
+        "decisions_applied_ever": audit.height if audit is not None else 0,
+        "decisions_by_effect": _md(audit.group_by("effect").len().sort("effect")) if audit is not None else "none",
+        "path": dg.MetadataValue.path(str(path)),
+    })
+
+
+IDENTITY_ASSETS = [person_records, linkage_model, person_index, pseudo_keys, opt_outs, review_queue]
+REFRESH_SELECTION = dg.AssetSelection.assets(PERSON_RECORDS, PERSON_INDEX, PSEUDO_KEYS, OPT_OUTS, REVIEW_QUEUE)
 
 link_people_job = dg.define_asset_job(
     "link_people", selection=REFRESH_SELECTION,

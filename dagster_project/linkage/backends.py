@@ -54,12 +54,18 @@ class Backend:
         return db_api.register(spark.createDataFrame(frame.to_arrow()), dataset_display_name=name,
                                table_name=f"{name}_{uuid.uuid4().hex[:8]}")
 
-    def fetch(self, splink_frame, columns: list[str]) -> pl.DataFrame:
-        """A Splink result table as polars (Arrow all the way on DuckDB)."""
+    def fetch(self, splink_frame, columns: list[str], where: str | None = None) -> pl.DataFrame:
+        """A Splink result table as polars (Arrow all the way on DuckDB), optionally filtered
+        by a SQL condition both dialects read."""
         if self.name == "duckdb":
             con = splink_frame.db_api._con
-            return pl.from_arrow(con.sql(f"select {', '.join(columns)} from {splink_frame.physical_name}").to_arrow_table())
-        return pl.from_pandas(splink_frame.as_spark_dataframe().select(*columns).toPandas())
+            sql = f"select {', '.join(columns)} from {splink_frame.physical_name}" + (f" where {where}" if where else "")
+            return pl.from_arrow(con.sql(sql).to_arrow_table())
+        frame = splink_frame.as_spark_dataframe()
+        if where:
+            frame = frame.where(where)
+        return pl.from_pandas(frame.select(*columns).toPandas())
+
 
 
 def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None):

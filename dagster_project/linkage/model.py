@@ -1,19 +1,27 @@
 """The Splink model: comparisons, blocking rules, unsupervised training, versioned JSON.
 
-Comparisons suit the fields (Splink's comparison library wherever it has one):
-- NHS number: exact, or one character apart (a slip or a transposition); a different
-  number is strong evidence against, a missing one says nothing.
-- Forename and surname together (`ForenameSurnameComparison`): exact with term-frequency
-  adjustment (a match on SMITH is weaker evidence than one on GEDGE), names swapped,
-  then fuzzy levels for typos.
-- Date of birth: exact; day and month swapped; one character apart; within a month,
-  a year, ten years.
-- Postcode (`PostcodeComparison`): unit, sector, district, area; people move, so a
-  different postcode is only weak evidence against.
-- Sex: exact, weak evidence either way.
+Comparisons suit the fields and the errors real records carry (synthetic/identity.py
+lists them with their published rates):
+- NHS number: exact; one character apart as recorded (a slip or a transposition, which
+  fail modulus 11); one number invalid; two *different valid* numbers are strong
+  evidence against (fixed, see FIXED_M) unless names and date of birth agree exactly,
+  when a mistyped-but-valid number is likelier than a stranger (the twin-safe rule: twins
+  share a date of birth and surname but not a given name).
+- Names: exact with term-frequency adjustment, swapped order, fuzzy (Jaro-Winkler), one
+  part of a double-barrelled surname, an initial for the given name, then either name.
+- Date of birth: exact; day and month swapped; partly known (1 January / the 1st of the
+  month); one character apart (typo or transposition); within a month, a year, ten years.
+- Postcode: unit, sector, district, area (UK-shaped postcodes; a foreign one compares
+  only as a whole); people move, so a different postcode is only weak evidence against.
+- Sex: exact, or different (recorded wrongly, or gender recorded differently).
 
 Training needs no labels: u from random sampling, m by expectation maximisation on two
-blocking passes so every comparison is trained on pairs not blocked on itself.
+blocking passes (postcode and birth year; NHS number) so every comparison is trained on
+pairs not blocked on itself. A level
+EM could not train (no example in the data) must not become an accidental veto, so after
+training every level's m is checked against a floor, and the one deliberately strong
+level is fixed (`FIXED_M`, `M_FLOOR`, each with its reason); what was adjusted is
+recorded in the model's metadata.
 """
 
 from __future__ import annotations
@@ -56,9 +64,43 @@ def nhs_number_comparison() -> cl.CustomComparison:
                 "nhs_number_l IS NULL OR nhs_number_r IS NULL",
                 label_for_charts="One number fails modulus 11",
             ),
+            cll.CustomLevel(
+                "dob_string_l = dob_string_r AND ((given_name_l = given_name_r AND family_name_l = family_name_r)"
+                " OR (given_name_l IS NULL AND family_name_l IS NULL)"
+                " OR (given_name_r IS NULL AND family_name_r IS NULL))",
+                label_for_charts="Different valid numbers, date of birth and names identical (or no names)",
+            ),
+            cll.ElseLevel().configure(label_for_charts="Different valid numbers"),
+        ],
+        comparison_description="NHS number: exact, one slip apart, one invalid, different (twin-safe)",
+    )
+
+
+def name_comparison() -> cl.CustomComparison:
+    """Forename and surname together, so a swap or a part of a surname can be levels."""
+    jw = cll.JaroWinklerLevel
+    return cl.CustomComparison(
+        output_column_name="given_name_family_name",
+        comparison_levels=[
+            cll.And(cll.NullLevel("given_name"), cll.NullLevel("family_name")).configure(is_null_level=True),
+            cll.ExactMatchLevel("name_concat").configure(tf_adjustment_column="name_concat"),
+            cll.ColumnsReversedLevel("given_name", "family_name").configure(
+                label_for_charts="Given and family names swapped"),
+            cll.And(jw("given_name", 0.92), jw("family_name", 0.92)),
+            cll.And(jw("given_name", 0.88), jw("family_name", 0.88)),
+            cll.And(
+                cll.ExactMatchLevel("given_name"),
+                cll.Or(cll.ExactMatchLevel("family_first"), cll.ExactMatchLevel("family_last")),
+            ).configure(label_for_charts="Given name exact, one part of the surname in common"),
+            cll.And(
+                cll.ExactMatchLevel("family_name"), cll.ExactMatchLevel("given_initial"),
+                cll.CustomLevel("length(given_name_l) = 1 OR length(given_name_r) = 1"),
+            ).configure(label_for_charts="Surname exact, given name an initial"),
+            cll.ExactMatchLevel("family_name").configure(tf_adjustment_column="family_name"),
+            cll.ExactMatchLevel("given_name").configure(tf_adjustment_column="given_name"),
             cll.ElseLevel(),
         ],
-        comparison_description="NHS number: exact, one slip apart, one invalid, different",
+        comparison_description="Names: exact, swapped, fuzzy, part of a double-barrelled surname, initial, either",
     )
 
 
@@ -72,19 +114,49 @@ def date_of_birth_comparison() -> cl.CustomComparison:
                 "(dob_swapped_l = dob_string_r) OR (dob_string_l = dob_swapped_r)",
                 label_for_charts="Day and month swapped",
             ),
-            cll.DamerauLevenshteinLevel("dob_string", distance_threshold=1),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r AND (dob_jan1_l = 1 OR dob_jan1_r = 1 OR "
+                "(dob_year_month_l = dob_year_month_r AND (dob_day1_l = 1 OR dob_day1_r = 1)))",
+                label_for_charts="Partly known (1 January or the 1st), consistent",
+            ),
+            cll.DamerauLevenshteinLevel("dob_string", distance_threshold=1).configure(
+                label_for_charts="One character apart (typo or transposition)"),
             cll.AbsoluteDateDifferenceLevel("date_of_birth", threshold=1, metric="month", input_is_string=False),
             cll.AbsoluteDateDifferenceLevel("date_of_birth", threshold=1, metric="year", input_is_string=False),
             cll.AbsoluteDateDifferenceLevel("date_of_birth", threshold=10, metric="year", input_is_string=False),
             cll.ElseLevel(),
         ],
-        comparison_description="Date of birth: exact, day/month swapped, one character, within a month/year/10 years",
+        comparison_description="Date of birth: exact, swapped, partial, one character, within a month/year/10 years",
+    )
+
+
+def postcode_comparison() -> cl.CustomComparison:
+    """Unit, then sector/district/area from derived columns that are null for a postcode
+    that is not UK-shaped (so a foreign code agrees only as a whole)."""
+    return cl.CustomComparison(
+        output_column_name="postcode",
+        comparison_levels=[
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode"),
+            cll.ExactMatchLevel("postcode_sector"),
+            cll.ExactMatchLevel("postcode_district"),
+            cll.ExactMatchLevel("postcode_area"),
+            cll.ElseLevel(),
+        ],
+        comparison_description="Postcode: unit, sector, district, area",
     )
 
 
 def blocking_rules_for_prediction() -> list:
-    """Blocking rules: each catches true pairs the others would miss (sized with
-    `blocking_analysis`; see the training report)."""
+    """Blocking rules: each catches true pairs the others would miss, chosen from a
+    recall analysis of the true pairs no rule compared (benchmarks/linkage_recall_analysis.py;
+    sizes from `blocking_analysis`, see the training report). Besides name and date-of-
+    birth rules: the halves of a mistyped NHS number with the date of birth; a date of
+    birth read day-for-month; the postcode with the birth year (a mistyped date). Every
+    rule keeps to a postcode or a date, so its cost grows with the population, not its square.
+    """
+    from splink.blocking_rule_library import CustomRule
+
     return [
         block_on("nhs_number"),
         block_on("dob_string", "postcode"),
@@ -92,8 +164,39 @@ def blocking_rules_for_prediction() -> list:
         block_on("given_name", "family_name", "birth_year"),
         block_on("dob_string", "given_name"),
         block_on("family_name", "postcode"),
-        block_on("dob_string", "sex", "postcode_district"),
+        block_on("dob_string", "postcode_district"),
+        block_on("dob_string", "nhs_head"),
+        block_on("dob_string", "nhs_tail"),
+        block_on("postcode", "birth_year"),
+        CustomRule("l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district"),
+        CustomRule("l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district"),
     ]
+
+
+# Levels fixed by decision, not by EM: (comparison, level label) -> (m, reason); a
+# string m "weight:W" sets m = u * 2**W (a fixed match weight of W bits).
+FIXED_M: dict[tuple[str, str], tuple[float | str, str]] = {
+    ("nhs_number", "Different valid numbers, date of birth and names identical (or no names)"): (
+        "weight:-4",
+        "A valid number that is someone else's (a transcription that happens to pass modulus 11, "
+        "or a relative's number) with the same date of birth and name: mild evidence against, "
+        "~-4 bits as the previous trained model had; EM would make it positive (it double-"
+        "counts the date of birth), which would merge same-sex twins on hospital records without names.",
+    ),
+    ("nhs_number", "Different valid numbers"): (
+        2e-6,
+        "Two different valid NHS numbers with names or date of birth also differing are "
+        "almost never one person: ~-19 bits, enough to keep apart look-alikes with similar "
+        "names and the same date of birth (the false merges of the previous model). EM "
+        "cannot learn this from data where such pairs are rare.",
+    ),
+}
+# No trained level may fall below this m: an error the training data did not show is
+# still possible, and m = 0 would make one mistyped field outweigh every other agreement.
+M_FLOOR = 1e-3
+# Sex disagrees for reasons other than error (gender recorded instead of sex at birth):
+# a mismatch is evidence against, never decisive (~-5.6 bits at u ~ 0.5).
+M_FLOOR_BY_COMPARISON = {"sex": 0.01}
 
 
 def settings() -> SettingsCreator:
@@ -102,11 +205,9 @@ def settings() -> SettingsCreator:
         unique_id_column_name="unique_id",
         comparisons=[
             nhs_number_comparison(),
-            cl.ForenameSurnameComparison(
-                "given_name", "family_name", forename_surname_concat_col_name="name_concat"
-            ).configure(term_frequency_adjustments=True),
+            name_comparison(),
             date_of_birth_comparison(),
-            cl.PostcodeComparison("postcode"),
+            postcode_comparison(),
             cl.ExactMatch("sex"),
         ],
         blocking_rules_to_generate_predictions=blocking_rules_for_prediction(),
@@ -175,12 +276,15 @@ def train(
     linker = linker_for(profile_table, model_settings, backend)
     training = linker.training
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    # EM pass 1 blocks on date of birth: trains NHS number, names, postcode, sex
-    training.estimate_parameters_using_expectation_maximisation(block_on("dob_string"))
-    # EM pass 2 blocks on NHS number: trains date of birth (and names, postcode again)
+    # EM pass 1 blocks on postcode and birth year: trains NHS number (whose twin-safe
+    # level reads names and date of birth, so it cannot be trained on a pass blocked on
+    # them), names and sex
+    training.estimate_parameters_using_expectation_maximisation(block_on("postcode", "birth_year"))
+    # EM pass 2 blocks on NHS number: trains date of birth, postcode (and names, sex again)
     training.estimate_parameters_using_expectation_maximisation(block_on("nhs_number"))
-    trained = linker.misc.save_model_to_json()
+    trained, adjustments = fix_parameters(linker.misc.save_model_to_json())
     metadata = {
+        "parameter_adjustments": adjustments,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "profiles": profile_table.height,
         "splink_version": splink.__version__,
@@ -192,6 +296,52 @@ def train(
         "blocking_analysis": blocking_analysis(profile_table, backend),
     }
     return TrainedModel(settings=trained, metadata=metadata)
+
+
+def fix_parameters(trained: dict) -> tuple[dict, list[dict]]:
+    """Apply FIXED_M and the m floors to a trained model; renormalise each comparison's m
+    over its other non-null levels so they still sum to 1. Returns the model and what changed."""
+    adjustments = []
+    for comparison in trained["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        floor = M_FLOOR_BY_COMPARISON.get(name, M_FLOOR)
+        fixed_idx = set()
+        for i, level in enumerate(levels):
+            label = level.get("label_for_charts", "")
+            before = level.get("m_probability")
+            if (name, label) in FIXED_M:
+                value, reason = FIXED_M[(name, label)]
+                if isinstance(value, str):
+                    value = min((level.get("u_probability") or 1e-6) * 2 ** float(value.split(":")[1]), 0.5)
+                level["m_probability"] = value
+                fixed_idx.add(i)
+                adjustments.append({"comparison": name, "level": label, "m_before": before,
+                                    "m_after": level["m_probability"], "reason": reason})
+            elif i > 0 and (before is None or before < floor):
+                # never the exact level (i == 0): it is what everything else is measured against
+                level["m_probability"] = floor
+                fixed_idx.add(i)
+                adjustments.append({"comparison": name, "level": label, "m_before": before,
+                                    "m_after": floor,
+                                    "reason": "untrained or below the floor: not an accidental veto"})
+        # a level random sampling never hit is rare among non-matches: give it the smallest
+        # u seen in its comparison rather than Splink's default
+        known_u = [lv["u_probability"] for lv in levels if lv.get("u_probability")]
+        for level in levels:
+            if not level.get("u_probability") and known_u:
+                level["u_probability"] = min(known_u)
+                adjustments.append({"comparison": name, "level": level.get("label_for_charts", ""),
+                                    "m_before": level.get("m_probability"), "m_after": level.get("m_probability") or 0.0,
+                                    "reason": "u not seen in random sampling: set to the comparison's smallest u"})
+        free = [lv for i, lv in enumerate(levels) if i not in fixed_idx]
+        fixed_total = sum(lv["m_probability"] for i, lv in enumerate(levels) if i in fixed_idx)
+        free_total = sum(lv.get("m_probability") or 0.0 for lv in free)
+        if free and free_total > 0:
+            scale = (1.0 - fixed_total) / free_total
+            for lv in free:
+                lv["m_probability"] = (lv.get("m_probability") or 0.0) * scale
+    return trained, adjustments
 
 
 def _spark_version() -> str:

@@ -15,7 +15,7 @@ import polars as pl
 
 from dagster_project.lib.files import write_parquet_atomic
 from dagster_project.lib.zones import Zones
-from dagster_project.linkage import evaluation, pseudonymise, records, scoring, stable_ids
+from dagster_project.linkage import evaluation, pseudonymise, records, review, scoring, stable_ids
 from dagster_project.linkage.backends import Backend
 from dagster_project.linkage.model import MODEL_DIR, TrainedModel, model_file
 from dagster_project.sources import raw_zone
@@ -30,6 +30,8 @@ PERSON_INDEX = "person_index.parquet"
 CHANGES = "person_index_changes.parquet"
 PSEUDO_KEYS = "pseudo_keys.parquet"
 OPT_OUTS = "opt_outs.parquet"
+REVIEW_QUEUE = review.QUEUE
+REVIEW_AUDIT = review.AUDIT
 
 
 def prepare(zones: Zones) -> dict:
@@ -110,6 +112,8 @@ class IndexResult:
     pairs: int
     model_path: Path
     charts: Path
+    review_pairs: int = 0
+    decisions_applied: int = 0
 
 
 def build_person_index(
@@ -121,9 +125,18 @@ def build_person_index(
     profile_table = pl.read_parquet(zones.identity / PROFILES)
     record_map = pl.read_parquet(zones.identity / RECORD_PROFILES)
     charts = zones.reports / "linkage"
-    output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend)
+    decisions = review.read_decisions(zones.identity / review.DECISIONS_DIR)
+    output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend,
+                                       decisions=decisions)
     write_parquet_atomic(output.pairs, zones.identity / PAIRS)
     write_parquet_atomic(output.clusters, zones.identity / CLUSTERS)
+    if output.review_queue is not None:
+        write_parquet_atomic(output.review_queue, zones.identity / REVIEW_QUEUE)
+    if output.review_audit is not None and output.review_audit.height:
+        audit_path = zones.identity / REVIEW_AUDIT
+        old_audit = pl.read_parquet(audit_path) if audit_path.exists() else None
+        write_parquet_atomic(output.review_audit if old_audit is None
+                             else pl.concat([old_audit, output.review_audit], how="vertical_relaxed"), audit_path)
     best = scoring.best_link_probability(output.pairs, output.clusters)
     current = record_map.join(output.clusters, on="unique_id", how="left")
     index_path, changes_path = zones.identity / PERSON_INDEX, zones.identity / CHANGES
@@ -139,7 +152,9 @@ def build_person_index(
     changes = changes.with_columns(pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("changed_at"))
     write_parquet_atomic(person_index, index_path)
     write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
-    return IndexResult(person_index, changes, output.pairs.height, path, charts)
+    return IndexResult(person_index, changes, output.pairs.height, path, charts,
+                       output.review_queue.height if output.review_queue is not None else 0,
+                       output.review_audit.height if output.review_audit is not None else 0)
 
 
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:

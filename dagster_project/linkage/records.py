@@ -61,8 +61,10 @@ def read_identity_records(raw_dir: Path) -> pl.DataFrame:
 
 
 def _clean_name(col: str) -> pl.Expr:
-    # upper case letters only: "O'Neil-Smith " and "oneil smith" should compare equal
-    name = pl.col(col).str.to_uppercase().str.replace_all(r"[^A-Z ]", "").str.replace_all(r"\s+", " ").str.strip_chars()
+    # upper case letters only: "O'Neil-Smith " and "oneil smith" compare equal; a hyphen
+    # is a word break, so "Smith-Jones" and "Smith Jones" do too
+    name = (pl.col(col).str.to_uppercase().str.replace_all(r"[-_/]", " ").str.replace_all(r"[^A-Z ]", "")
+            .str.replace_all(r"\s+", " ").str.strip_chars())
     return pl.when(name.str.len_chars() > 0).then(name).otherwise(None)
 
 
@@ -166,6 +168,18 @@ def _derived_columns() -> list[pl.Expr]:
         .alias("dob_swapped"),
         dob.dt.year().cast(pl.Utf8).alias("birth_year"),
         pl.concat_str([pl.col("given_name"), pl.col("family_name")], separator=" ").alias("name_concat"),
+        # parts of a double-barrelled surname, the given name's initial (records with an
+        # initial only), and markers for partly known dates (1 January / the 1st)
+        pl.col("family_name").str.split(" ").list.first().alias("family_first"),
+        pl.col("family_name").str.split(" ").list.last().alias("family_last"),
+        pl.col("given_name").str.slice(0, 1).alias("given_initial"),
+        # halves of the NHS number as recorded: a single slip leaves one half intact, so
+        # blocking on a half (with the date of birth) pairs a mistyped number with the true one
+        pl.col("nhs_number_recorded").str.slice(3, 4).alias("nhs_head"),
+        pl.col("nhs_number_recorded").str.slice(7, 3).alias("nhs_tail"),
+        dob.dt.strftime("%Y-%m").alias("dob_year_month"),
+        pl.when((day == 1) & (month == 1)).then(1).otherwise(0).cast(pl.Int32).alias("dob_jan1"),
+        pl.when(day == 1).then(1).otherwise(0).cast(pl.Int32).alias("dob_day1"),
         # sector/district/area only for UK-shaped postcodes: a foreign code's first letters
         # mean nothing, and a null never agrees with anything
         pl.when(is_uk_postcode("postcode")).then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 2))

@@ -62,17 +62,33 @@ class SourceMessiness:
     postcode_format: float = 0.10  # lower case / no space; not an identity error
     sex_unknown: float = 0.01
     duplicate: float = 0.0  # a second record for the same person in this source
+    # Real-world identity errors (sources and reasoning in synthetic/identity.py)
+    dob_typo: float = 0.003  # one digit of the date mistyped (a valid, different date)
+    dob_transposed: float = 0.002  # two adjacent digits swapped (a valid, different date)
+    dob_partial: float = 0.002  # only the year (1 Jan) or year and month (1st) known
+    dob_missing: float = 0.001
+    sex_wrong: float = 0.001  # the other sex recorded
+    nhs_transposed: float = 0.002  # of nhs_invalid: two adjacent digits swapped (fails modulus 11)
+    surname_part: float = 0.25  # among people with a double-barrelled surname: one part only
+    initials_only: float = 0.005  # given name recorded as its initial
+    stale_for_years: float = 0.10  # among movers: this source keeps the old postcode throughout
 
 
 MESSINESS: dict[str, SourceMessiness] = {
     "gp": SourceMessiness(
-        nhs_missing=0.005, name_typo=0.02, sex_unknown=0.0, duplicate=0.01, stale_postcode=0.03
+        nhs_missing=0.005, name_typo=0.02, sex_unknown=0.0, duplicate=0.01, stale_postcode=0.03,
+        # the GP record is traced against the national spine (PDS): few date/sex errors
+        dob_typo=0.0005, dob_transposed=0.0, dob_partial=0.0, dob_missing=0.0, sex_wrong=0.0,
+        stale_for_years=0.05,
     ),
     "acute": SourceMessiness(nhs_missing=0.02, name_typo=0.0, nickname=0.0,
-                             surname_changed=0.0, names_swapped=0.0),
+                             surname_changed=0.0, names_swapped=0.0, surname_part=0.0,
+                             initials_only=0.0),
     "talking_therapies": SourceMessiness(nhs_missing=0.07, name_typo=0.04),
     "community": SourceMessiness(nhs_missing=0.06, name_typo=0.04),
-    "social_care": SourceMessiness(nhs_missing=0.25, name_typo=0.05, duplicate=0.01),
+    "social_care": SourceMessiness(nhs_missing=0.25, name_typo=0.05, duplicate=0.01,
+                                   dob_typo=0.006, dob_partial=0.004, dob_missing=0.002,
+                                   initials_only=0.01),
 }
 MESSINESS_CAP = 0.6  # no rate goes beyond this however harsh X is
 

@@ -18,7 +18,9 @@ IDENTITY_NAMED = ["nhs_number", "given_name", "family_name", "date_of_birth", "s
 IDENTITY_ACUTE = ["nhs_number", "date_of_birth", "sex", "postcode"]
 TRUTH_FLAGS = ["nhs_number_status", "name_typo", "nickname", "surname_changed", "names_swapped",
                "dob_swapped", "sex_unknown", "stale_postcode", "postcode_format_varied",
-               "duplicate_registration"]
+               "duplicate_registration", "dob_typo", "dob_transposed", "dob_partial", "dob_missing",
+               "sex_wrong", "surname_double_barrelled", "surname_part_only", "initials_only",
+               "stale_for_years", "nhs_transposed"]
 OUTREACH_COLUMNS = ["project", "pseudo_id", "practice_code", "contact_date", "channel",
                     "outcome"]
 

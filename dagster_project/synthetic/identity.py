@@ -12,6 +12,33 @@ Flags record exactly what was done, for the truth file.
 Some rates apply to the records where the error is possible, as documented in config:
 nicknames (given names with a nickname), DOB swaps (day <= 12 and day != month), stale
 postcodes (records made after the person moved).
+
+Real-world identity errors, at messiness 1 (config.SourceMessiness; rates per record):
+- Date of birth one digit mistyped (0.3%), two adjacent digits transposed (0.2%), only
+  partly known (0.2%: year only -> 1 January, or day unknown -> the 1st) or missing
+  (0.1%): 0.8% of hospital records in all, twice that at messiness 2. Published rates
+  bracket this: 0.11% of HES admissions disagree with the Personal Demographics Service
+  on sex or date of birth or miss them (Harron et al., BMC Med Res Methodol 2017;17:23),
+  and 1.5% of birthdates were wrong in a state-wide health data set (Luo et al., BMC
+  Bioinformatics 2014;15:185). Only edits giving a valid, different date are made (a
+  data-entry system rejects 31 February).
+- Sex recorded as the other sex (0.1%), beside "U" (1%): within Harron et al.'s 0.11%
+  for sex/date-of-birth disagreement, with unknown sex as the commoner form.
+- NHS number with two adjacent digits transposed (0.2% of records) or one digit
+  mistyped (0.3%), 0.5% invalid in all as before: both fail modulus 11 (its weights 10..2 detect every single substitution and
+  adjacent transposition), so both are "invalid" in the truth; `nhs_transposed` marks
+  the transpositions. Rates are our assumption: no published split was found.
+- Double-barrelled surnames: 2% of people (our assumption; no national figure found),
+  recorded in full in most records and as one part only in 25% of their named records,
+  with a hyphen or a space. Name problems are the single largest cause of failed
+  matches without an NHS number (37 of 100 failed traces: HSCIC 2009, cited in
+  Hagger-Johnson et al., Health Serv Res 2015;50:1162).
+- Given name recorded as an initial only (0.5% of named records; our assumption).
+- An address kept at the previous postcode for years: for 10% of people who move, a
+  source goes on recording the old postcode in every later record (40% of movers had not
+  registered with a new GP six months after moving: Millett et al. 2005, cited in
+  Hagger-Johnson et al. 2015). This is beside the per-record stale postcode.
+Every one is marked in truth/person_records.parquet (TRUTH_FLAGS).
 """
 
 from __future__ import annotations
@@ -63,6 +90,90 @@ def _invalidate(numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.array(["".join(r) for r in digits])
 
 
+def _hash01(values: np.ndarray, salt: int) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per integer (same person, same answer in
+    every source and extract, whatever order records are generated in)."""
+    h = (values.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt)) % np.uint64(2**32)
+    h = (h ^ (h >> np.uint64(13))) * np.uint64(1274126177) % np.uint64(2**32)
+    return h.astype(np.float64) / 2**32
+
+
+DOUBLE_BARRELLED = 0.02  # share of people with a double-barrelled surname (assumption)
+
+
+def double_barrelled(people: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which people have a double-barrelled surname, and its second part (another
+    person's surname), decided per person so every source agrees."""
+    idx = np.arange(people.height)  # records index people by row (person_idx)
+    family = people["family_name"].to_numpy().astype(str)
+    has = _hash01(idx, 17) < DOUBLE_BARRELLED
+    partner = (idx.astype(np.int64) * 7919 + 13) % max(len(family), 1)
+    second = family[partner]
+    has &= second != family
+    return has, second
+
+
+def _date_from_digits(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """YYYYMMDD digit arrays -> (days since epoch, valid) for real dates after 1900."""
+    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    mth = digits[:, 4] * 10 + digits[:, 5]
+    d = digits[:, 6] * 10 + digits[:, 7]
+    first = pl.date(pl.col("y").clip(1900, 2026), pl.col("m").clip(1, 12), 1)
+    frame = pl.DataFrame({"y": y, "m": mth, "d": d}).with_columns(
+        ok=(pl.col("y") >= 1900) & (pl.col("y") <= 2026) & pl.col("m").is_between(1, 12)
+        & (pl.col("d") >= 1) & (pl.col("d") <= first.dt.month_end().dt.day()))  # no 31 February
+    dates = frame.select(
+        pl.when(pl.col("ok")).then(first + pl.duration(days=pl.col("d") - 1)).cast(pl.Int32)).to_series()
+    valid = dates.is_not_null().to_numpy()
+    return dates.fill_null(0).to_numpy(), valid
+
+
+def _dob_edit(dob: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One digit changed ("typo") or two adjacent digits swapped ("transposed") in
+    YYYYMMDD, retried a few times until the result is a valid date different from the
+    truth; returns (dates, edited)."""
+    m = dob.size
+    out, done = dob.copy(), np.zeros(m, dtype=bool)
+    if m == 0:
+        return out, done
+    base = pl.Series(dob).cast(pl.Int32).cast(pl.Date).dt.strftime("%Y%m%d").to_numpy().astype("U8")
+    digits0 = np.array([list(s) for s in base], dtype=np.int64)
+    for _ in range(6):
+        todo = np.flatnonzero(~done)
+        if todo.size == 0:
+            break
+        digits = digits0[todo].copy()
+        rows = np.arange(todo.size)
+        if kind == "typo":
+            pos = rng.integers(2, 8, todo.size)  # not the century: 1950 -> 2950 is no typo anyone keeps
+            digits[rows, pos] = (digits[rows, pos] + rng.integers(1, 10, todo.size)) % 10
+        else:
+            pos = rng.integers(2, 7, todo.size)
+            a, b = digits[rows, pos].copy(), digits[rows, pos + 1].copy()
+            digits[rows, pos], digits[rows, pos + 1] = b, a
+        dates, valid = _date_from_digits(digits)
+        ok = valid & (dates != dob[todo])
+        out[todo[ok]] = dates[ok]
+        done[todo[ok]] = True
+    return out, done
+
+
+def _transpose_nhs(numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Swap two adjacent, different digits after the 999 prefix (fails modulus 11)."""
+    m = numbers.size
+    if m == 0:
+        return numbers
+    digits = np.array([list(s) for s in numbers.astype("U10")], dtype="U1")
+    rows = np.arange(m)
+    pos = rng.integers(3, 9, m)
+    for _ in range(5):  # find adjacent digits that differ (a swap of equal digits changes nothing)
+        same = digits[rows, pos] == digits[rows, pos + 1]
+        pos = np.where(same, 3 + (pos - 2) % 6, pos)
+    a, b = digits[rows, pos].copy(), digits[rows, pos + 1].copy()
+    digits[rows, pos], digits[rows, pos + 1] = b, a
+    return np.array(["".join(r) for r in digits])
+
+
 def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x: float,
                     spare_numbers: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:
     """Add recorded identity columns and truth flags to records (needs person_idx, day).
@@ -94,10 +205,22 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
                                np.where(u < miss + inv + wrong, "wrong", "ok")))
     nhs = pl.select(pl.when(pl.Series(status == "missing")).then(None)
                     .otherwise(true_nhs)).to_series()
-    bad = np.flatnonzero(status == "invalid")
+    # a transcription slip (nhs_invalid in all): one digit mistyped, or two adjacent
+    # digits swapped (nhs_transposed of the nhs_invalid); the sources' gates block above 2%
+    nhs_transposed = (status == "invalid") & (rng.random(m) < (
+        scaled(r.nhs_transposed, x) / max(inv, 1e-12)))
+    bad = np.flatnonzero((status == "invalid") & ~nhs_transposed)
     if bad.size:
         nhs = nhs.scatter(bad, pl.Series(_invalidate(true_nhs.gather(bad).to_numpy().astype(str),
                                                      rng)))
+    tr = np.flatnonzero(nhs_transposed)
+    if tr.size:
+        swapped_nhs = _transpose_nhs(true_nhs.gather(tr).to_numpy().astype(str), rng)
+        nhs = nhs.scatter(tr, pl.Series(swapped_nhs))
+        # a number whose digits could not be swapped to a different value stays intact
+        unchanged = swapped_nhs == true_nhs.gather(tr).to_numpy().astype(str)
+        status[tr[unchanged]] = "ok"
+        nhs_transposed[tr[unchanged]] = False
     wr = np.flatnonzero(status == "wrong")
     if wr.size:
         all_nhs = people["nhs_number"].drop_nulls().to_numpy().astype(str)
@@ -121,6 +244,16 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
     swapped = rng.random(m) < scaled(r.names_swapped, x)
     g = np.where(nickname, nick_map, given).astype(str)
     f = np.where(surname_changed, alt, family).astype(str)
+    # double-barrelled surnames: the full form (hyphen or space) or one part only
+    db_has, db_second = double_barrelled(people)
+    # the truth's people table holds one surname per person, so at messiness 0 (identities
+    # exactly as in the truth) nobody is double-barrelled
+    dbl = db_has[pidx] & ~surname_changed & (x > 0)
+    part_only = dbl & (rng.random(m) < scaled(r.surname_part, x))
+    which = rng.random(m) < 0.5
+    sep = np.where(rng.random(m) < 0.8, "-", " ")
+    full = np.char.add(np.char.add(f, sep), db_second[pidx].astype(str))
+    f = np.where(dbl & ~part_only, full, np.where(part_only & which, db_second[pidx].astype(str), f)).astype(str)
     g_s, f_s = pl.Series(g), pl.Series(f)
     ti = np.flatnonzero(typo & ~typo_family)
     if ti.size:
@@ -131,6 +264,8 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
     g_arr, f_arr = g_s.to_numpy(), f_s.to_numpy()
     # a typo that happens to leave the name unchanged is no typo
     name_typo = typo & ((g_arr != g) | (f_arr != f))
+    initials = rng.random(m) < scaled(r.initials_only, x)
+    g_arr = np.where(initials, np.char.upper(np.array([v[:1] for v in g_arr.astype(str)])), g_arr)
     given_out = np.where(swapped, f_arr, g_arr)
     family_out = np.where(swapped, g_arr, f_arr)
 
@@ -144,17 +279,47 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
         pl.date(pl.col("y"), pl.col("m").clip(1, 12), pl.col("d").clip(1, 28))
         .cast(pl.Int32)).to_series().to_numpy()
     dob_out = np.where(dob_swapped, swapped_dob, dob).astype(np.int32)
+    # one error per record at most: typo, transposition, partial or missing
+    u = rng.random(m)
+    t_typo, t_tr, t_part, t_miss = (scaled(r.dob_typo, x), scaled(r.dob_transposed, x),
+                                    scaled(r.dob_partial, x), scaled(r.dob_missing, x))
+    want_typo = ~dob_swapped & (u < t_typo)
+    want_tr = ~dob_swapped & (u >= t_typo) & (u < t_typo + t_tr)
+    dob_partial = ~dob_swapped & (u >= t_typo + t_tr) & (u < t_typo + t_tr + t_part)
+    dob_missing = ~dob_swapped & (u >= t_typo + t_tr + t_part) & (u < t_typo + t_tr + t_part + t_miss)
+    dob_typo = np.zeros(m, dtype=bool)
+    dob_transposed = np.zeros(m, dtype=bool)
+    for want, flag, kind in ((want_typo, dob_typo, "typo"), (want_tr, dob_transposed, "transposed")):
+        at = np.flatnonzero(want)
+        edited, done = _dob_edit(dob_out[at], kind, rng)
+        dob_out[at] = edited
+        flag[at[done]] = True
+    at = np.flatnonzero(dob_partial)
+    if at.size:
+        year_only = rng.random(at.size) < 0.5
+        partial = pl.DataFrame({"y": yy[at], "m": mm[at]}).select(
+            pl.date(pl.col("y"), pl.when(pl.Series(year_only)).then(1).otherwise(pl.col("m")), 1)
+            .cast(pl.Int32)).to_series().to_numpy()
+        changed = partial != dob_out[at]
+        dob_out[at] = partial
+        dob_partial[at[~changed]] = False  # born on 1 January: nothing was lost
+    dob_out_series = pl.select(pl.when(pl.Series(dob_missing)).then(None)
+                               .otherwise(pl.Series(dob_out))).to_series()
 
     sex_unknown = rng.random(m) < scaled(r.sex_unknown, x)
-    sex_out = np.where(sex_unknown, "U", sex)
-    pc_stale = rng.random(m) < scaled(r.stale_postcode, x)
+    sex_wrong = ~sex_unknown & (rng.random(m) < scaled(r.sex_wrong, x)) & np.isin(sex, ["M", "F"])
+    sex_out = np.where(sex_unknown, "U", np.where(sex_wrong, np.where(sex == "M", "F", "M"), sex))
+    # per (person, source): this source never caught up with the move
+    source_salt = sum(ord(c) for c in source) * 131
+    stale_for_years = _hash01(pidx, source_salt) < scaled(r.stale_for_years, x)
+    pc_stale = (rng.random(m) < scaled(r.stale_postcode, x)) | stale_for_years
     fmt = np.where(rng.random(m) < scaled(r.postcode_format, x), rng.integers(1, 4, m), 0)
 
     return records.with_columns(
         nhs_number=nhs,
         given_name=pl.Series(given_out.astype(str)),
         family_name=pl.Series(family_out.astype(str)),
-        dob_rec=pl.Series(dob_out),
+        dob_rec=dob_out_series.cast(pl.Int32),
         sex_rec=pl.Series(sex_out),
         pc_stale=pl.Series(pc_stale),
         pc_format=pl.Series(fmt.astype(np.int8)),
@@ -166,6 +331,16 @@ def record_identity(records: pl.DataFrame, people: pl.DataFrame, source: str, x:
         dob_swapped=pl.Series(dob_swapped),
         sex_unknown=pl.Series(sex_unknown),
         postcode_format_varied=pl.Series(fmt > 0),
+        nhs_transposed=pl.Series(nhs_transposed),
+        dob_typo=pl.Series(dob_typo),
+        dob_transposed=pl.Series(dob_transposed),
+        dob_partial=pl.Series(dob_partial),
+        dob_missing=pl.Series(dob_missing),
+        sex_wrong=pl.Series(sex_wrong),
+        surname_double_barrelled=pl.Series(dbl),
+        surname_part_only=pl.Series(part_only),
+        initials_only=pl.Series(initials),
+        pc_stale_years=pl.Series(stale_for_years),
     )
 
 
@@ -185,6 +360,8 @@ def postcode_at(records: pl.DataFrame, people: pl.DataFrame, postcodes: pl.DataF
         pc_idx=pl.when(pl.col("_moved") & ~pl.col("pc_stale")).then(pl.col("pc_new"))
         .otherwise(pl.col("pc_old")),
         stale_postcode=pl.col("_moved") & pl.col("pc_stale")
+        & (pl.col("pc_new") != pl.col("pc_old")),
+        stale_for_years=pl.col("_moved") & pl.col("pc_stale_years")
         & (pl.col("pc_new") != pl.col("pc_old")),
     ).join(pcs, on="pc_idx", how="left", maintain_order="left")
     pc = pl.col("postcode")
