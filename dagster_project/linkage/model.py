@@ -15,9 +15,8 @@ lists them with their published rates):
   only as a whole); people move, so a different postcode is only weak evidence against.
 - Sex: exact, or different (recorded wrongly, or gender recorded differently).
 
-Training needs no labels: u from random sampling, m by expectation maximisation on two
-blocking passes (postcode and birth year; NHS number) so every comparison is trained on
-pairs not blocked on itself. A level
+Training needs no labels: u from random sampling, m by expectation maximisation on
+blocking passes (`EM_PASSES`) so every comparison is trained on pairs not blocked on itself. A level
 EM could not train (no example in the data) must not become an accidental veto, so after
 training every level's m is checked against a floor, and the one deliberately strong
 level is fixed (`FIXED_M`, `M_FLOOR`, each with its reason); what was adjusted is
@@ -173,6 +172,14 @@ def blocking_rules_for_prediction() -> list:
     ]
 
 
+# EM passes, each blocked on fields it then cannot train: postcode and birth year trains
+# NHS number (whose twin-safe level reads names and date of birth), names and sex; NHS
+# number trains date of birth and postcode.
+EM_PASSES = (("postcode", "birth_year"), ("nhs_number",), ("given_name", "family_name"), ("dob_string",))
+# only when the NHS-number pass found nothing (data without NHS numbers): names train the
+# date of birth and postcode, the date of birth trains names
+FALLBACK_PASSES = (("given_name", "family_name"), ("dob_string",))
+
 # Levels fixed by decision, not by EM: (comparison, level label) -> (m, reason); a
 # string m "weight:W" sets m = u * 2**W (a fixed match weight of W bits).
 FIXED_M: dict[tuple[str, str], tuple[float | str, str]] = {
@@ -276,14 +283,22 @@ def train(
     linker = linker_for(profile_table, model_settings, backend)
     training = linker.training
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    # EM pass 1 blocks on postcode and birth year: trains NHS number (whose twin-safe
-    # level reads names and date of birth, so it cannot be trained on a pass blocked on
-    # them), names and sex
-    training.estimate_parameters_using_expectation_maximisation(block_on("postcode", "birth_year"))
-    # EM pass 2 blocks on NHS number: trains date of birth, postcode (and names, sex again)
-    training.estimate_parameters_using_expectation_maximisation(block_on("nhs_number"))
+    passes = []
+    for rule in EM_PASSES:
+        if rule in FALLBACK_PASSES and any(p["ran"] and p["blocked_on"] == ["nhs_number"] for p in passes):
+            continue
+        # a pass whose blocking finds no pairs (no NHS numbers in foreign data, say) is
+        # skipped, not fatal: the levels it would have trained are floored and reported
+        try:
+            training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            passes.append({"blocked_on": list(rule), "ran": True})
+        except Exception as exc:  # Splink raises several types for an empty or degenerate pass
+            passes.append({"blocked_on": list(rule), "ran": False, "why": type(exc).__name__})
+    if not any(p["ran"] for p in passes):
+        raise ValueError("no expectation-maximisation pass found pairs to train on: is the data empty?")
     trained, adjustments = fix_parameters(linker.misc.save_model_to_json())
     metadata = {
+        "em_passes": passes,
         "parameter_adjustments": adjustments,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "profiles": profile_table.height,
@@ -318,8 +333,7 @@ def fix_parameters(trained: dict) -> tuple[dict, list[dict]]:
                 fixed_idx.add(i)
                 adjustments.append({"comparison": name, "level": label, "m_before": before,
                                     "m_after": level["m_probability"], "reason": reason})
-            elif i > 0 and (before is None or before < floor):
-                # never the exact level (i == 0): it is what everything else is measured against
+            elif before is None or before < floor:
                 level["m_probability"] = floor
                 fixed_idx.add(i)
                 adjustments.append({"comparison": name, "level": label, "m_before": before,
@@ -329,7 +343,8 @@ def fix_parameters(trained: dict) -> tuple[dict, list[dict]]:
         # u seen in its comparison rather than Splink's default
         known_u = [lv["u_probability"] for lv in levels if lv.get("u_probability")]
         for level in levels:
-            if not level.get("u_probability") and known_u:
+            if not level.get("u_probability") and (known_u or level.get("m_probability")):
+                known_u = known_u or [1e-6]
                 level["u_probability"] = min(known_u)
                 adjustments.append({"comparison": name, "level": level.get("label_for_charts", ""),
                                     "m_before": level.get("m_probability"), "m_after": level.get("m_probability") or 0.0,
