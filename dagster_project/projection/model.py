@@ -85,8 +85,10 @@ def run_projection(base: pl.DataFrame, growth: pl.DataFrame, mortality: pl.DataF
                    fertility: pl.DataFrame, parameters: pl.DataFrame, age_bands: pl.DataFrame,
                    years: int | None = None) -> pl.DataFrame:
     """Project `base` (AREA_COLUMNS, sex, age, people, reference_date) for `years` (default
-    the seed's horizon) under the three variants; one row per area, sex, age band and year
-    with people (principal), people_low and people_high. Year 0 is the base population."""
+    the seed's horizon) under the three variants; one row per area, sex, rate band (seed
+    projection_age_bands: five-year bands from 65, so that need rates follow the ageing of
+    the old within the warehouse's ten-year bands) and year, with the warehouse age band,
+    people (principal), people_low and people_high. Year 0 is the base population."""
     if base.is_empty():
         raise ValueError("the base population is empty: nothing to project")
     years = int(parameter(parameters, "horizon_years")) if years is None else years
@@ -102,7 +104,9 @@ def run_projection(base: pl.DataFrame, growth: pl.DataFrame, mortality: pl.DataF
     }
     band_of_age = np.empty(cc.AGES, dtype=object)
     for row in age_bands.iter_rows(named=True):
-        band_of_age[row["min_age"]:min(row["max_age"], cc.MAX_AGE) + 1] = row["age_band"]
+        band_of_age[row["min_age"]:min(row["max_age"], cc.MAX_AGE) + 1] = row["rate_band"]
+    if any(b is None for b in band_of_age):
+        raise ValueError("seed projection_age_bands does not cover every age 0-100")
     bands = sorted(set(band_of_age))
     band_index = np.array([bands.index(b) for b in band_of_age])
     columns = {}
@@ -119,15 +123,16 @@ def run_projection(base: pl.DataFrame, growth: pl.DataFrame, mortality: pl.DataF
     frame = pl.DataFrame({
         "area": a.ravel().astype(np.uint32),
         "sex": np.where(s.ravel() == cc.MALE, "M", "F"),
-        "age_band": np.array(bands, dtype=object)[b.ravel()].astype(str),
+        "rate_band": np.array(bands, dtype=object)[b.ravel()].astype(str),
         "years_ahead": t.ravel().astype(np.int32),
         "year": (base_year + t.ravel()).astype(np.int32),
         **{name: values.ravel() for name, values in columns.items()},
     })
     frame = frame.filter(pl.col("people_high") > 0)
     return (frame.join(areas, on="area").drop("area")
+            .join(age_bands.select("rate_band", "age_band"), on="rate_band", how="left")
             .with_columns(base_date=pl.lit(base["reference_date"].max()))
-            .select(*AREA_COLUMNS, "sex", "age_band", "year", "years_ahead", "people",
+            .select(*AREA_COLUMNS, "sex", "rate_band", "age_band", "year", "years_ahead", "people",
                     "people_low", "people_high", "base_date"))
 
 

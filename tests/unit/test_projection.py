@@ -150,7 +150,7 @@ def run(base: pl.DataFrame, years: int = 5, parameters: pl.DataFrame | None = No
     return model.run_projection(
         base, seed("projection_district_growth"), seed("projection_mortality"),
         seed("projection_fertility"), seed("projection_parameters") if parameters is None else parameters,
-        seed("age_bands", "parameters").with_columns(pl.col("min_age", "max_age").cast(pl.Int64)), years)
+        seed("projection_age_bands").with_columns(pl.col("min_age", "max_age").cast(pl.Int64)), years)
 
 
 def test_run_projection_starts_from_the_base_and_brackets_it_with_variants():

@@ -1,7 +1,8 @@
 -- Back-test measures per snapshot ('base', 'target'; int_projection_backtest_people) by
--- district, age band, sex and IMD quintile: people (population:all), and the people on
--- each condition register then by the generic QOF rule (a diagnosis code on or before
--- the date not followed by a resolved code up to it, minimum age of seed register_rules)
+-- district, rate band (seed projection_age_bands), sex and IMD quintile: people
+-- (population:all), and the people on each condition register then by the generic QOF
+-- rule (a diagnosis code on or before the date not followed by a resolved code up to it,
+-- minimum age of seed register_rules)
 -- and with two or more long-term conditions. Condition-specific refinements of
 -- int_condition_register (asthma drug, depression episode window, obesity BMI) are not
 -- replayed: both snapshots use the same generic rule, so the back-test error measures
@@ -48,13 +49,13 @@ per_person as (
 ),
 
 cells as (
-    select snapshot, as_of, district_code, district_name, age_band, sex, imd_quintile, count(*) as people
+    select snapshot, as_of, district_code, district_name, rate_band, sex, imd_quintile, count(*) as people
     from banded
     group by all
 ),
 
 numerators as (
-    select banded.snapshot, banded.district_code, banded.age_band, banded.sex, banded.imd_quintile,
+    select banded.snapshot, banded.district_code, banded.rate_band, banded.sex, banded.imd_quintile,
            per_person.measure, sum(per_person.amount) as numerator
     from per_person
     inner join banded on banded.snapshot = per_person.snapshot and banded.pseudo_id = per_person.pseudo_id
@@ -69,6 +70,6 @@ from numerators
 inner join cells
     on cells.snapshot = numerators.snapshot
     and cells.district_code = numerators.district_code
-    and cells.age_band = numerators.age_band
+    and cells.rate_band = numerators.rate_band
     and cells.sex = numerators.sex
     and cells.imd_quintile = numerators.imd_quintile

@@ -62,9 +62,9 @@ people as (
 ),
 
 banded as (
-    select people.*, age_bands.age_band
+    select people.*, bands.rate_band, bands.age_band
     from people
-    inner join {{ ref('age_bands') }} as age_bands on people.age between age_bands.min_age and age_bands.max_age
+    inner join {{ ref('projection_age_bands') }} as bands on people.age between bands.min_age and bands.max_age
 )
 
 select * from banded

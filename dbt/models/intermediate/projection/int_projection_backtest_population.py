@@ -14,7 +14,7 @@ def model(dbt, session):
         mortality=dbt.ref("projection_mortality").pl(),
         fertility=dbt.ref("projection_fertility").pl(),
         parameters=parameters,
-        age_bands=dbt.ref("age_bands").pl(),
+        age_bands=dbt.ref("projection_age_bands").pl(),
         years=int(parameter(parameters, "backtest_years")),
     )
     return frame.to_arrow()

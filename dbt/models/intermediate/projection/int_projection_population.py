@@ -15,6 +15,6 @@ def model(dbt, session):
         mortality=dbt.ref("projection_mortality").pl(),
         fertility=dbt.ref("projection_fertility").pl(),
         parameters=dbt.ref("projection_parameters").pl(),
-        age_bands=dbt.ref("age_bands").pl(),
+        age_bands=dbt.ref("projection_age_bands").pl(),
     )
     return frame.to_arrow()

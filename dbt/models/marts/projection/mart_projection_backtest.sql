@@ -1,7 +1,7 @@
 -- The projection's back-test, error per measure: the population registered
 -- backtest_years before the reference date, projected to the reference date by the same
 -- model and published rates (int_projection_backtest_population), its need measures by
--- the rates of that earlier date (age band x sex x IMD quintile), compared with what the
+-- the rates of that earlier date (rate band x sex x IMD quintile), compared with what the
 -- extracts show on the reference date (int_projection_backtest_measures, same rules at
 -- both dates). One row per district (and 'ICS' for the whole) and measure:
 --   projected, actual, error = projected - actual, pct_error = error / actual;
@@ -12,18 +12,18 @@ with measures as (
 ),
 
 base_cells as (
-    select age_band, sex, imd_quintile, sum(numerator) as people
+    select rate_band, sex, imd_quintile, sum(numerator) as people
     from measures
     where snapshot = 'base' and measure = 'population:all'
     group by all
 ),
 
 base_rates as (
-    select measures.measure, measures.age_band, measures.sex, measures.imd_quintile,
+    select measures.measure, measures.rate_band, measures.sex, measures.imd_quintile,
            sum(measures.numerator) / any_value(base_cells.people) as rate
     from measures
     inner join base_cells
-        on base_cells.age_band = measures.age_band
+        on base_cells.rate_band = measures.rate_band
         and base_cells.sex = measures.sex
         and base_cells.imd_quintile = measures.imd_quintile
     where measures.snapshot = 'base' and measures.measure <> 'population:all'
@@ -36,23 +36,23 @@ projected_population as (
 ),
 
 age_groups as (
-    select 'population:all' as measure, age_band from {{ ref('age_bands') }}
+    select 'population:all' as measure, rate_band from {{ ref('projection_age_bands') }}
     union all
-    select 'population:65plus', age_band from {{ ref('age_bands') }} where min_age >= 65
+    select 'population:65plus', rate_band from {{ ref('projection_age_bands') }} where min_age >= 65
     union all
-    select 'population:85plus', age_band from {{ ref('age_bands') }} where min_age >= 85
+    select 'population:85plus', rate_band from {{ ref('projection_age_bands') }} where min_age >= 85
 ),
 
 projected as (
     select projected_population.district_name, age_groups.measure, sum(projected_population.people) as value
     from projected_population
-    inner join age_groups on age_groups.age_band = projected_population.age_band
+    inner join age_groups on age_groups.rate_band = projected_population.rate_band
     group by all
     union all
     select projected_population.district_name, base_rates.measure, sum(projected_population.people * base_rates.rate)
     from projected_population
     inner join base_rates
-        on base_rates.age_band = projected_population.age_band
+        on base_rates.rate_band = projected_population.rate_band
         and base_rates.sex = projected_population.sex
         and base_rates.imd_quintile = projected_population.imd_quintile
     group by all
@@ -61,7 +61,7 @@ projected as (
 observed as (
     select measures.snapshot, measures.district_name, age_groups.measure, sum(measures.numerator) as value
     from measures
-    inner join age_groups on age_groups.age_band = measures.age_band
+    inner join age_groups on age_groups.rate_band = measures.rate_band
     where measures.measure = 'population:all'
     group by all
     union all

@@ -48,7 +48,7 @@ cells as (
         population.people_high
     from population
     inner join rates
-        on rates.age_band = population.age_band
+        on rates.rate_band = population.rate_band
         and rates.sex = population.sex
         and rates.imd_quintile = population.imd_quintile
     inner join trends on trends.measure_group = rates.measure_group
