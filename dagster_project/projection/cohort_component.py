@@ -149,3 +149,12 @@ def fit_fertility_sd(tfr: float, mean_age: float, band: tuple[int, int], band_ra
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def life_expectancy(qx: np.ndarray, age: int = 0) -> float:
+    """Period life expectancy at `age` from single-year qx (deaths mid-year; the open age
+    group lives 1 / q more years): the check that a mortality schedule is plausible."""
+    survivors = np.cumprod(np.r_[1.0, 1.0 - qx[:-1]])
+    person_years = (survivors[:-1] + survivors[1:]) / 2
+    open_group = survivors[-1] / qx[-1] if qx[-1] > 0 else 0.0
+    return float((person_years[age:].sum() + open_group) / survivors[age])

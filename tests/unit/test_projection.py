@@ -135,6 +135,21 @@ def test_mortality_seed_gives_a_rising_adult_curve_with_every_figure_sourced():
         assert all(row["source"] and row["source_period"] for row in csv.DictReader(fh))
 
 
+def test_mortality_seed_implies_the_life_expectancy_ons_publishes():
+    """The seed's quinary qx come partly from a secondary copy of the ONS tables; the life
+    expectancy they imply must be close to what ONS published (National life tables, UK:
+    2018 to 2020 bulletin: at birth 79.0 years for males and 82.9 for females; at 65, 18.5
+    and 21.0; 2020-2022, with COVID-19 years, is a little lower). Measured: 78.4 / 81.9 at
+    birth, 18.0 / 20.3 at 65: women's mortality is slightly overstated (about a year of
+    life expectancy), stated in the seed's description."""
+    qx = model.mortality_from_seed(seed("projection_mortality"))
+    assert cc.life_expectancy(qx[cc.MALE]) == pytest.approx(79.0, abs=1.0)
+    assert cc.life_expectancy(qx[cc.FEMALE]) == pytest.approx(82.9, abs=1.5)
+    assert cc.life_expectancy(qx[cc.MALE], 65) == pytest.approx(18.5, abs=1.0)
+    assert cc.life_expectancy(qx[cc.FEMALE], 65) == pytest.approx(21.0, abs=1.0)
+    assert cc.life_expectancy(np.full(cc.AGES, 1.0)) == pytest.approx(0.5)
+
+
 def base_frame() -> pl.DataFrame:
     rows = []
     for district, people in (("E07000148", 10), ("E07000147", 20)):
