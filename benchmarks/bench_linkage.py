@@ -42,7 +42,7 @@ elif step == "index":
 elif step == "pseudonymise":
     out = pipeline.pseudonymise_index(zones, b"benchmark-key-not-a-secret"); out.update(pipeline.apply_opt_outs(zones))
 elif step == "evaluate":
-    out = pipeline.evaluate(zones)
+    out = pipeline.evaluate(zones, with_linkable=True)
 out["wall_s"] = round(time.monotonic() - t, 1)
 out["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 print(json.dumps(out))
@@ -99,6 +99,15 @@ def main() -> int:
             m = r["accuracy"][name]
             lines.append(f"| {r['messiness']} | {name} | {m['precision']} | {m['recall']} | {m['f1']} | "
                          f"{m['recall_without_valid_nhs_number']} | {m['people_predicted']:,} / {m['people_true']:,} |")
+    lines += ["", "Recall over pairs of records that each share an identifier (valid NHS number, full name, date of birth "
+              "or postcode) with another record of the same person, and over pairs touching a record that shares none:", "",
+              "| messiness | method | recall, linkable | recall, nothing in common | records with nothing in common |",
+              "| ---: | --- | ---: | ---: | ---: |"]
+    for r in results:
+        for name in ("splink", "nhs_number_only"):
+            m = r["accuracy"][name]
+            lines.append(f"| {r['messiness']} | {name} | {m.get('recall_linkable')} | {m.get('recall_nothing_in_common')} | "
+                         f"{m.get('records_with_nothing_in_common')} |")
     lines += ["", "| messiness | step | wall s | peak RSS GiB | facts |", "| ---: | --- | ---: | ---: | --- |"]
     for r in results:
         for step, facts in r["steps"].items():

@@ -85,3 +85,26 @@ def agreement(a: pl.DataFrame, b: pl.DataFrame, person_col: str = "person_id") -
     either = in_a + in_b - both
     return {"pairs_a": int(in_a), "pairs_b": int(in_b), "pairs_both": int(both),
             "agreement": round(both / either, 5) if either else 1.0}
+
+
+LINK_FIELDS = (("nhs_number",), ("given_name", "family_name"), ("date_of_birth",), ("postcode",))
+
+
+def linkable_records(cleaned: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """KEY of records sharing at least one identifier value (valid NHS number, full name,
+    date of birth or postcode) with another record of the same true person. The rest
+    carry nothing in common with the person's other records: no method can link them
+    without outside knowledge, so recall is reported on the two groups separately."""
+    joined = cleaned.join(truth.select(*KEY, "true_person_id"), on=KEY, nulls_equal=True)
+    shared = pl.lit(False)
+    for fields in LINK_FIELDS:
+        present = pl.all_horizontal([pl.col(f).is_not_null() for f in fields])
+        count = pl.when(present).then(pl.len().over("true_person_id", *fields)).otherwise(0)
+        shared = shared | (count > 1)
+    return joined.filter(shared).select(KEY)
+
+
+def recall_among(assigned: pl.DataFrame, truth: pl.DataFrame, mask: pl.DataFrame, person_col: str = "person_id") -> float:
+    """Recall over true pairs whose two records are both in `mask` (KEY columns)."""
+    inside = assigned.join(mask, on=KEY, how="semi", nulls_equal=True)
+    return pairwise_metrics(inside, truth, person_col)["recall"]

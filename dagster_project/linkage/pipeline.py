@@ -176,7 +176,7 @@ def apply_opt_outs(zones: Zones) -> dict:
     return {"opt_out_numbers": numbers.height, "opted_out_people": opt_outs.height}
 
 
-def evaluate(zones: Zones) -> dict | None:
+def evaluate(zones: Zones, with_linkable: bool = False) -> dict | None:
     """Accuracy against the synthetic ground truth, Splink beside the NHS-number-only baseline.
 
     Returns None when there is no truth (real data)."""
@@ -192,4 +192,13 @@ def evaluate(zones: Zones) -> dict | None:
     nhs_only = evaluation.pairwise_metrics(baseline, truth)
     splink["recall_without_valid_nhs_number"] = evaluation.recall_for(person_index, truth, no_nhs)
     nhs_only["recall_without_valid_nhs_number"] = evaluation.recall_for(baseline, truth, no_nhs)
+    if with_linkable:
+        linkable = evaluation.linkable_records(cleaned, truth)
+        unlinkable = cleaned.select(evaluation.KEY).join(linkable, on=evaluation.KEY, how="anti", nulls_equal=True)
+        for name, assigned in (("splink", person_index), ("nhs_number_only", baseline)):
+            result = splink if name == "splink" else nhs_only
+            result["records_with_nothing_in_common"] = unlinkable.height
+            # pairs of two linkable records; pairs touching a record that shares nothing
+            result["recall_linkable"] = evaluation.recall_among(assigned, truth, linkable)
+            result["recall_nothing_in_common"] = evaluation.recall_for(assigned, truth, unlinkable)
     return {"splink": splink, "nhs_number_only": nhs_only}
