@@ -198,6 +198,18 @@ FIXED_M: dict[tuple[str, str], tuple[float | str, str]] = {
         "cannot learn this from data where such pairs are rare.",
     ),
 }
+# A level EM saw no example of (data without NHS numbers trains date of birth only from
+# name-blocked pairs, a small set) gets this m: the share of true matches showing that
+# error, set from the published rates the synthetic generator also uses (identity.py:
+# date-of-birth typos and transpositions ~0.5-1.5% of records, day/month swaps and
+# partial dates rarer), not the floor, which would make a one-digit date typo count for nothing.
+UNTRAINED_M = {
+    ("date_of_birth", "Day and month swapped"): 0.01,
+    ("date_of_birth", "Partly known (1 January or the 1st), consistent"): 0.01,
+    ("date_of_birth", "One character apart (typo or transposition)"): 0.03,
+    ("given_name_family_name", "Given name exact, one part of the surname in common"): 0.01,
+    ("given_name_family_name", "Surname exact, given name an initial"): 0.005,
+}
 # No trained level may fall below this m: an error the training data did not show is
 # still possible, and m = 0 would make one mistyped field outweigh every other agreement.
 M_FLOOR = 1e-3
@@ -333,6 +345,12 @@ def fix_parameters(trained: dict) -> tuple[dict, list[dict]]:
                 fixed_idx.add(i)
                 adjustments.append({"comparison": name, "level": label, "m_before": before,
                                     "m_after": level["m_probability"], "reason": reason})
+            elif before is None and (name, label) in UNTRAINED_M:
+                level["m_probability"] = UNTRAINED_M[(name, label)]
+                fixed_idx.add(i)
+                adjustments.append({"comparison": name, "level": label, "m_before": None,
+                                    "m_after": level["m_probability"],
+                                    "reason": "not seen by EM: m from published error rates (UNTRAINED_M)"})
             elif before is None or before < floor:
                 level["m_probability"] = floor
                 fixed_idx.add(i)
