@@ -127,7 +127,7 @@ def _pairs_agreeing(profile_table: pl.DataFrame, columns: tuple[str, ...]) -> in
     return int(counts.select((pl.col("len") * (pl.col("len") - 1) // 2).sum()).item() or 0)
 
 
-def estimate_prior(profile_table: pl.DataFrame, recall: float = PRIOR_RECALL) -> float:
+def estimate_prior(profile_table: pl.DataFrame, recall: float | None = None) -> float:
     """The chance two random profiles are the same person, estimated so it is never 0 or 1.
 
     Pairs agreeing on either deterministic rule are counted exactly (inclusion-exclusion
@@ -138,6 +138,7 @@ def estimate_prior(profile_table: pl.DataFrame, recall: float = PRIOR_RECALL) ->
     0.5: even data made wholly of duplicates is not evidence that any two random
     records match with certainty.
     """
+    recall = PRIOR_RECALL if recall is None else recall
     n = profile_table.height
     total = n * (n - 1) // 2
     if total == 0:
