@@ -130,6 +130,31 @@ def _points(series: pl.DataFrame, measure: str, index: bool = False) -> list[tup
     return [(y, p * k, lo * k, hi * k) for y, p, lo, hi in s.select("year", "projected", "low", "high").iter_rows()]
 
 
+def district_table_rows(tables: dict[str, pl.DataFrame], horizon: int) -> list[list[str]]:
+    """Per district: people 65+, 85+ and with 2+ LTCs now and at the horizon."""
+    pop = tables["population"].filter(pl.col("years_ahead").is_in([0, horizon]))
+    need = tables["need"].filter(pl.col("years_ahead").is_in([0, horizon])
+                                 & (pl.col("measure") == "multimorbidity:ltc_2plus"))
+    frames = [
+        pop.filter(pl.col("age_band").is_in(OLD_BANDS)).with_columns(what=pl.lit("65+")),
+        pop.filter(pl.col("age_band") == "85+").with_columns(what=pl.lit("85+")),
+        need.with_columns(what=pl.lit("ltc")),
+    ]
+    totals = pl.concat([f.select("district_name", "years_ahead", "what", "projected", "low", "high")
+                        for f in frames]).group_by("district_name", "years_ahead", "what").agg(
+        pl.col("projected", "low", "high").sum())
+    rows = []
+    for district in sorted(totals["district_name"].unique().to_list()):
+        cells = [f"<td>{escape(district)}</td>"]
+        for what in ("65+", "85+", "ltc"):
+            for h in (0, horizon):
+                r = totals.filter((pl.col("district_name") == district) & (pl.col("what") == what)
+                                  & (pl.col("years_ahead") == h))
+                cells.append(_cell(r.row(0, named=True) if r.height else None, None))
+        rows.append(cells)
+    return rows
+
+
 def render(tables: dict[str, pl.DataFrame]) -> str:
     """The report's HTML (pure: same tables, same page)."""
     pop = tables["population"]
@@ -174,6 +199,8 @@ def render(tables: dict[str, pl.DataFrame]) -> str:
         f"Change in people aged 65+ by district, {base_year} to {base_year + horizon}",
         sorted(((d, 100 * (b / a - 1)) for d, a, b in old_by_district.select(
             "district_name", str(0), str(horizon)).iter_rows() if a), key=lambda t: -t[1]))
+
+    district_rows = district_table_rows(tables, horizon)
 
     conditions = sorted(m for m in series["measure"].unique().to_list() if m.startswith("condition:"))
     condition_rows = []
@@ -236,6 +263,9 @@ projection_need_trends, an assumption, not a forecast) on the low/high populatio
 {pyramid}
 {older}
 {district_bars}
+<h3>By district, {base_year} and {base_year + horizon} (principal; low–high)</h3>
+{_table(["District", f"65+ {base_year}", f"65+ {base_year + horizon}", f"85+ {base_year}",
+         f"85+ {base_year + horizon}", f"2+ LTCs {base_year}", f"2+ LTCs {base_year + horizon}"], district_rows)}
 
 <h2>What they will need</h2>
 {need_index}
