@@ -17,7 +17,8 @@ ONS subnational projections, simplified):
    migrants in proportion to the population (no age profile of migrants) is a
    simplification; the rate is what reproduces the district's published growth.
 
-Mortality improves by a constant proportion a year: q_t = q x (1 - improvement)^t.
+Mortality improves by a constant proportion a year: q_t = q x (1 - improvement)^t, the
+improvement tapering from age 90 to none at 110 as in ONS national projections.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class Rates:
     asfr: (AGES,) live births per woman per year at each age;
     migration: (areas,) net migration per person per year for each area;
     male_births_share: share of births that are boys (ONS: ~105 boys per 100 girls);
-    mortality_improvement: proportional fall in every qx each projected year.
+    mortality_improvement: proportional fall in qx each projected year at ages up to 90,
+        tapering linearly to none at 110 (as ONS national projections assume: the
+        long-term rate applies at 0-90 and falls to 0% between 91 and 110).
     """
 
     qx: np.ndarray
@@ -60,11 +63,24 @@ def interpolate_log_linear(anchors: dict[int, float], ages: int = AGES) -> np.nd
     return np.exp(np.interp(np.arange(ages, dtype=float), xs, ys))
 
 
+def improvement_by_age(rate: float) -> np.ndarray:
+    """The annual mortality improvement at each age: `rate` up to 90, falling linearly to
+    0 at 110 (ONS NPP mortality assumptions); the open age 100+ takes the rate at 100."""
+    ages = np.arange(AGES, dtype=float)
+    return rate * np.clip((110.0 - ages) / 20.0, 0.0, 1.0)
+
+
+def improved_qx(rates: Rates, year_index: int) -> np.ndarray:
+    """qx after `year_index` years of improvement."""
+    factor = (1.0 - improvement_by_age(rates.mortality_improvement)) ** year_index
+    return np.clip(rates.qx * factor[None, :], 0.0, 1.0)
+
+
 def step(population: np.ndarray, rates: Rates, year_index: int = 0) -> np.ndarray:
     """The population one year later (see the module docstring for the order of events)."""
     if population.ndim != 3 or population.shape[1:] != (2, AGES):
         raise ValueError(f"population must have shape (areas, 2, {AGES}), got {population.shape}")
-    qx = np.clip(rates.qx * (1.0 - rates.mortality_improvement) ** year_index, 0.0, 1.0)
+    qx = improved_qx(rates, year_index)
     survival = 1.0 - qx                                     # (2, AGES)
     survivors = population * survival[None, :, :]           # deaths during the year
     nxt = np.zeros_like(population, dtype=float)
@@ -88,7 +104,7 @@ def project(base: np.ndarray, rates: Rates, years: int) -> np.ndarray:
 def components(population: np.ndarray, rates: Rates, year_index: int = 0) -> dict[str, np.ndarray]:
     """Births, deaths (infants born in the year included) and net migrants per area in one
     projection year: next total = now + births - deaths + net_migration."""
-    qx = np.clip(rates.qx * (1.0 - rates.mortality_improvement) ** year_index, 0.0, 1.0)
+    qx = improved_qx(rates, year_index)
     births = (population[:, FEMALE, :] * rates.asfr[None, :]).sum(axis=1)
     infant_q = rates.male_births_share * qx[MALE, 0] + (1.0 - rates.male_births_share) * qx[FEMALE, 0]
     deaths = (population * qx[None, :, :]).sum(axis=(1, 2)) + births * infant_q

@@ -88,9 +88,21 @@ def test_components_balance_and_mortality_improves_each_year():
         nxt = cc.step(pop, r, t)
         assert nxt.sum() == pytest.approx(pop.sum() + parts["births"][0] - parts["deaths"][0]
                                           + parts["net_migration"][0])
-        assert parts["deaths"][0] == pytest.approx(0.01 * 0.9 ** t * (pop.sum() + parts["births"][0]))
+        assert parts["deaths"][0] == pytest.approx(0.01 * 0.9 ** t * (pop.sum() + parts["births"][0]
+                                                                    - pop[0, :, 90:].sum())
+                                                   + (pop[0, :, 90:] * 0.01 * (1 - cc.improvement_by_age(0.1)[90:])
+                                                      ** t).sum())
         pop = nxt
     assert cc.project(one_area(), r, 3)[3].sum() == pytest.approx(pop.sum())
+
+
+def test_mortality_improvement_tapers_from_90_to_none_at_110():
+    imp = cc.improvement_by_age(0.011)
+    assert imp[0] == imp[90] == pytest.approx(0.011)
+    assert imp[100] == pytest.approx(0.011 / 2)
+    q = cc.improved_qx(rates(qx=0.1, improvement=0.011), 10)
+    assert q[0, 50] == pytest.approx(0.1 * 0.989 ** 10)
+    assert q[0, 50] < q[0, 100] < 0.1
 
 
 def test_migration_residual_reproduces_the_published_growth():
