@@ -194,7 +194,9 @@ def evaluate(zones: Zones, with_linkable: bool = False) -> dict | None:
     nhs_only["recall_without_valid_nhs_number"] = evaluation.recall_for(baseline, truth, no_nhs)
     if with_linkable:
         linkable = evaluation.linkable_records(cleaned, truth)
-        unlinkable = cleaned.select(evaluation.KEY).join(linkable, on=evaluation.KEY, how="anti", nulls_equal=True)
+        # records of people with more than one record that share nothing with the others
+        multi = truth.filter(pl.len().over("true_person_id") > 1).select(evaluation.KEY)
+        unlinkable = multi.join(linkable, on=evaluation.KEY, how="anti", nulls_equal=True)
         for name, assigned in (("splink", person_index), ("nhs_number_only", baseline)):
             result = splink if name == "splink" else nhs_only
             result["records_with_nothing_in_common"] = unlinkable.height
