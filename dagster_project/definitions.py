@@ -12,9 +12,11 @@ from dagster_project.resources import LinkageBackendResource, PlatformResource, 
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
 from dagster_project.warehouse import WAREHOUSE_ASSETS, WAREHOUSE_RESOURCES
+from dagster_project.warehouse.calibration import RISK_MODEL_ASSETS
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS, *COHORT_ASSETS],
+    assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS, *COHORT_ASSETS,
+            *RISK_MODEL_ASSETS],
     jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,

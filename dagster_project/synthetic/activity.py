@@ -7,6 +7,15 @@ scaled so that the population mean lands on the configured figure (for example a
 hospital, a first treatment date), the day each becomes known, so that increments can
 re-send a record when it changes. A small share of records carries a wrong value in its
 first version that a later increment corrects.
+
+Emergency admissions have memory and heterogeneity, as in real data (where prior use is
+the strongest single predictor of future use; Billings et al., BMJ 2006):
+- a latent admission propensity per person (log-normal, higher with frailty and
+  deprivation), so people of the same age and conditions differ and prior use predicts
+  future use;
+- clustering: an emergency admission is followed by a readmission within weeks with a
+  probability rising with frailty and in the last year of life (chains of up to three);
+- the last year of life (trajectories.assign_end_of_life) multiplies the rate.
 """
 
 from __future__ import annotations
@@ -118,21 +127,80 @@ class ActivityContext:
         self.q = people["imd_quintile"].to_numpy().astype(float)
         self.lad = people["lad_key"].to_numpy()
         self.end_day = end_day
+        # the last year of life, when the generator has drawn it (trajectories.py)
+        self.eol = (people["eol_day"].fill_null(end_day + 1).to_numpy().astype(np.int64)
+                    if "eol_day" in people.columns else np.full(self.n, end_day + 1))
+
+
+# Emergency admissions: spread of the latent propensity (sd of its log), its shift per
+# frailty level and per IMD quintile step, readmission probability (base, per frailty
+# level, extra in the last year of life) and the last-year-of-life rate ratio.
+PROPENSITY_SD = 0.8
+PROPENSITY_FRAILTY = 0.25
+PROPENSITY_DEPRIVATION = 0.10
+READMISSION = {"base": 0.08, "frailty": 0.04, "end_of_life": 0.15}
+END_OF_LIFE_RR = 4.0
+
+
+def admission_propensity(ctx: ActivityContext, rng: np.random.Generator) -> np.ndarray:
+    """Latent multiplier of each person's emergency admission rate, mean 1."""
+    log_u = (PROPENSITY_SD * rng.normal(0, 1, ctx.n) + PROPENSITY_FRAILTY * ctx.frailty
+             + PROPENSITY_DEPRIVATION * (3 - ctx.q))
+    u = np.exp(log_u)
+    return u / u.mean()
+
+
+EMERGENCY_AGE_KNOTS = ((0, 0.6), (5, 0.25), (18, 0.35), (40, 0.5), (60, 0.95), (70, 1.6),
+                       (80, 3.0), (90, 4.5), (100, 5.0))
+
+
+def _emergency_days(ctx: ActivityContext, rate: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(person, admission day) of emergency admissions: a Poisson process at `rate`, the
+    same again at (END_OF_LIFE_RR - 1) x rate over the last year of life, thinned so that
+    the age effect follows the person's age on the day (people age over the history: a
+    rate fixed at the age on the last extract would make every earlier year look older
+    than it is), then chains of readmissions."""
+    person, adm = poisson_dates(rate, ctx.start, ctx.ref, rng)
+    eol_start = np.clip(ctx.eol, ctx.start, ctx.ref)
+    p2, a2 = poisson_dates(rate * (END_OF_LIFE_RR - 1), eol_start, ctx.ref, rng)
+    person, adm = np.concatenate([person, p2]), np.concatenate([adm, a2])
+    age_then = ctx.age[person] - (ctx.end_day - adm) / YEAR
+    ratio = interp_knots(np.maximum(age_then, 0), EMERGENCY_AGE_KNOTS) / interp_knots(
+        ctx.age[person], EMERGENCY_AGE_KNOTS)
+    keep = rng.random(person.size) < np.minimum(ratio, 1.0)
+    person, adm = person[keep], adm[keep]
+    parents_p, parents_a = person, adm
+    for _ in range(3):
+        in_eol = parents_a >= ctx.eol[parents_p]
+        p_re = (READMISSION["base"] + READMISSION["frailty"] * ctx.frailty[parents_p]
+                + READMISSION["end_of_life"] * in_eol)
+        take = rng.random(parents_p.size) < p_re
+        child_p = parents_p[take]
+        child_a = parents_a[take] + 2 + rng.gamma(1.5, 10.0, child_p.size).astype(np.int64)
+        keep = child_a <= ctx.ref[child_p]
+        parents_p, parents_a = child_p[keep], child_a[keep]
+        person, adm = np.concatenate([person, parents_p]), np.concatenate([adm, parents_a])
+    return person, adm
 
 
 def make_apc(ctx: ActivityContext, rng: np.random.Generator) -> pl.DataFrame:
     """Admitted patient care spells (emergency and elective)."""
     frail_rr = np.array([1.0, 1.5, 2.3, 3.2])[ctx.frailty]
-    rr_em = interp_knots(ctx.age, ((0, 0.6), (5, 0.25), (18, 0.35), (40, 0.5), (60, 0.95),
-                                   (70, 1.6), (80, 3.0), (90, 4.5), (100, 5.0)))
+    rr_em = interp_knots(ctx.age, EMERGENCY_AGE_KNOTS)
     rr_em = rr_em * frail_rr * (1 + 0.3 * ctx.ncond) * dep_factor(ctx.q, 1.5)
-    rate_em = _calibrated(rr_em, C.EMERGENCY_ADMISSION_RATE, ctx.exposure)
+    rr_em = rr_em * admission_propensity(ctx, rng)
+    # readmissions and the last year of life add about 60% to the base process
+    rate_em = _calibrated(rr_em, C.EMERGENCY_ADMISSION_RATE / 1.6, ctx.exposure)
     rr_el = interp_knots(ctx.age, ((0, 0.2), (40, 0.7), (60, 1.5), (75, 2.0), (90, 1.0)))
     rr_el = rr_el * (1 + 0.2 * ctx.ncond)
     rate_el = _calibrated(rr_el, C.ELECTIVE_ADMISSION_RATE, ctx.exposure)
     parts = []
     for emergency, rate in ((True, rate_em), (False, rate_el)):
-        person, adm = poisson_dates(rate, ctx.start, ctx.ref, rng)
+        if emergency:
+            person, adm = _emergency_days(ctx, rate, rng)
+        else:
+            person, adm = poisson_dates(rate, ctx.start, ctx.ref, rng)
         m = person.size
         age = ctx.age[person]
         if emergency:

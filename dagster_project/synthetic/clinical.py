@@ -287,15 +287,7 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
         m = st == s
         ev.add(person[m], when[m], draw(cl, int(m.sum()), rng))
 
-    # Frailty code and eFI score in the last two years
-    frailty = people["frailty"].to_numpy()
-    fr = np.flatnonzero(frailty > 0)
-    when = np.maximum(ref[fr] - rng.integers(0, int(2 * YEAR), fr.size), dob[fr])
-    for level, cluster in FRAILTY_CLUSTERS.items():
-        m = frailty[fr] == level
-        ev.add(fr[m], when[m], pick_codes(codes, cluster, k=1)[0])
-    efi = np.array([0.0, 0.19, 0.30, 0.42])[frailty[fr]] + rng.uniform(-0.05, 0.05, fr.size)
-    ev.add(fr, when, "1084961000000105", np.round(efi, 2))
+    # Frailty codes, eFI scores and falls: synthetic/trajectories.py (coding matures)
 
     # Care home, carers, Type 1 opt-out
     for flag, cluster, include, years in (

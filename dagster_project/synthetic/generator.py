@@ -18,6 +18,7 @@ import polars as pl
 
 from dagster_project.synthetic import activity as A
 from dagster_project.synthetic import config as C
+from dagster_project.synthetic import trajectories as T
 from dagster_project.synthetic.clinical import assign_conditions, load_codelists, make_events
 from dagster_project.synthetic.extracts import (
     IDENTITY_ACUTE,
@@ -104,11 +105,13 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     people, spare = make_people(lsoas, ethnicity, config.persons, end_day, rngs[2])
     people = assign_conditions(people, rngs[3])
     people = assign_deaths(people, end_day, rngs[4])
+    people = T.assign_end_of_life(people, end_day, rngs[10])
     people = assign_moves(people, lsoas, postcodes, end_day, rngs[4])
     regs = make_registrations(people, practices, end_day,
                               scaled(C.MESSINESS["gp"].duplicate, x), rngs[4])
     codes = load_codelists()
     events, meds = make_events(people, codes, end_day, rngs[5])
+    events = pl.concat([events, T.make_trajectory_events(people, codes, end_day, rngs[10])])
     events = events.sort("person_idx", "day", pl.col("snomed_code").cast(pl.String), "value",
                          maintain_order=True, nulls_last=True).with_row_index("event_id", offset=1)
     meds = meds.sort("person_idx", "day", "dmd_code", maintain_order=True).with_row_index(
@@ -270,9 +273,11 @@ def _write_truth(out: Path, people: pl.DataFrame, lsoas: pl.DataFrame, regs: pl.
         date_of_birth=pl.col("dob").cast(pl.Date),
         date_of_death=pl.col("dod").cast(pl.Date),
         moved_on=pl.col("move_day").cast(pl.Date),
+        last_year_of_life_from=pl.col("eol_day").cast(pl.Date),
+        palliative_care_from=pl.col("palliative_day").cast(pl.Date),
     ).select("true_person_id", "nhs_number", "given_name", "family_name", "date_of_birth",
              "sex", "date_of_death", "lsoa11cd", "imd_decile", "imd_quintile",
              "ethnicity_code", "ethnicity_group16", "moved_on", *flags, "n_conditions",
              "smoking", "frailty", "bmi_base", "carehome", "carer", "hysterectomy",
-             "has_cervix", "type1_opt_out")
+             "has_cervix", "type1_opt_out", "last_year_of_life_from", "palliative_care_from")
     ppl.write_parquet(out / "truth" / "people.parquet")

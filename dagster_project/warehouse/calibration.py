@@ -1,23 +1,41 @@
-"""Fit the emergency-admission risk coefficients on the warehouse's back-test.
+"""Refit the emergency-admission risk coefficients on the development window.
+
+The model is the documented formula of macro risk_prediction (dbt/macros/risk.sql); only
+its numbers are fitted, never typed in:
+
+- **fit** on `intermediate.int_risk_development` (features 24 months before the reference
+  date, emergency admissions in the following 12 months) by maximum likelihood (Poisson
+  GLM, Newton steps with step-halving and a small ridge);
+- **evaluate out of time** on `intermediate.int_risk_backtest` (features 12 months before
+  the reference date, admissions up to it): AUC, Brier, observed / expected, against an
+  age band x sex model fitted on the same development window.
+
+As a Dagster asset, `warehouse/risk_coefficients_refit` (group `risk_model`, run by hand
+after a warehouse build) writes `$PHM_DATA_DIR/warehouse/risk_coefficients_refit.csv`,
+`risk_coefficients_refit.json` (the time-split metrics of the refit and of the seed in
+use) and shows both as metadata. Promoting a refit into the model the warehouse uses is
+a reviewed change to the seed, made by the same code:
 
     python -m dagster_project.warehouse.calibration --data-dir DIR [--write]
 
-Reads `intermediate.int_risk_backtest` (the population a year before the reference date,
-with the features they had then and the emergency admissions they had since), fits the
-Poisson rate model of mart_risk by maximum likelihood (IRLS), prints the coefficients
-and the calibration by decile, and with --write replaces dbt/seeds/parameters/
-risk_coefficients.csv. The model stays the documented formula; only its numbers are
-fitted. Re-run after a change to the features or when the calibration test warns.
+--write replaces dbt/seeds/parameters/risk_coefficients.csv, each row's description
+naming what it was fitted on (reference date, window, people, events).
 """
 
-from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import numpy as np
 import polars as pl
+from dagster import AssetExecutionContext
+from scipy.stats import rankdata
+
+from dagster_project.ops.concurrency import WAREHOUSE_POOL
+from dagster_project.resources import PlatformResource
 
 SEED = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "parameters" / "risk_coefficients.csv"
 CATEGORICAL = {  # term -> (feature column, reference level, levels)
@@ -28,15 +46,26 @@ CATEGORICAL = {  # term -> (feature column, reference level, levels)
                      ["fit", "not_assessed", "mild", "moderate", "severe"]),
     "imd_quintile": ("imd_quintile_level", "5", ["1", "2", "3", "4", "5", "unknown"]),
 }
-NUMERIC = {"ltc_count": ("ltc_count", 6), "prior_emergency_admissions": ("prior_emergency_admissions", 4)}
+NUMERIC = {"ltc_count": ("ltc_count", 6),
+           "prior_emergency_admissions": ("prior_emergency_admissions", 4),
+           "palliative_care": ("palliative_care", 1)}
+
+
+DEVELOPMENT = "int_risk_development"
+EVALUATION = "int_risk_backtest"
+OUTCOME = "observed_emergency_admissions_12m"
+
+
+def read_window(warehouse: Path, model: str) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(f"select * from intermediate.{model} order by pseudo_id").pl()
+    finally:
+        con.close()
 
 
 def read_backtest(warehouse: Path) -> pl.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.sql("select * from intermediate.int_risk_backtest").pl()
-    finally:
-        con.close()
+    return read_window(warehouse, EVALUATION)
 
 
 def design(frame: pl.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
@@ -55,23 +84,44 @@ def design(frame: pl.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
     return np.column_stack(cols), names
 
 
-def fit_poisson(x: np.ndarray, y: np.ndarray, iterations: int = 50, ridge: float = 1e-6) -> np.ndarray:
-    """Poisson GLM with log link by iteratively reweighted least squares."""
+def fit_poisson(x: np.ndarray, y: np.ndarray, iterations: int = 100, ridge: float = 1e-4) -> np.ndarray:
+    """Poisson GLM with log link by iteratively reweighted least squares.
+
+    A small ridge keeps sparse levels (a handful of people in a band) finite, and each
+    step is halved until the penalised deviance falls, so the fit cannot diverge.
+    """
+    def loss(b: np.ndarray) -> float:
+        eta = np.clip(x @ b, -30, 10)
+        return float(np.sum(np.exp(eta) - y * eta) + 0.5 * ridge * np.sum(b[1:] ** 2))
+
     beta = np.zeros(x.shape[1])
     beta[0] = np.log(max(y.mean(), 1e-6))
+    penalty = ridge * np.eye(x.shape[1])
+    penalty[0, 0] = 0.0
+    current = loss(beta)
     for _ in range(iterations):
-        eta = x @ beta
-        mu = np.exp(eta)
-        z = eta + (y - mu) / mu
-        xtw = x.T * mu
-        new = np.linalg.solve(xtw @ x + ridge * np.eye(x.shape[1]), xtw @ z)
-        if np.max(np.abs(new - beta)) < 1e-8:
-            return new
-        beta = new
+        mu = np.exp(np.clip(x @ beta, -30, 10))
+        gradient = x.T @ (y - mu) - penalty @ beta
+        hessian = (x.T * mu) @ x + penalty
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(x.shape[1]), gradient)
+        t = 1.0
+        while t > 1e-6:
+            candidate = beta + t * step
+            value = loss(candidate)
+            if value <= current:
+                break
+            t /= 2
+        else:
+            return beta
+        converged = np.max(np.abs(candidate - beta)) < 1e-8
+        beta, current = candidate, value
+        if converged:
+            break
     return beta
 
 
-def coefficients_frame(beta: np.ndarray, names: list[tuple[str, str]]) -> pl.DataFrame:
+def coefficients_frame(beta: np.ndarray, names: list[tuple[str, str]],
+                       fitted_on: str = "the synthetic development window") -> pl.DataFrame:
     fitted = {n: b for n, b in zip(names, beta)}
     rows = []
     for term, level in [("intercept", "")] + [
@@ -88,7 +138,7 @@ def coefficients_frame(beta: np.ndarray, names: list[tuple[str, str]]) -> pl.Dat
         else:
             text = f"log rate ratio vs {ref}"
         rows.append({"term": term, "level": level, "coefficient": round(coef, 4),
-                     "description": text + " (fitted on the synthetic back-test)"})
+                     "description": f"{text} (fitted on {fitted_on})"})
     return pl.DataFrame(rows)
 
 
@@ -101,21 +151,114 @@ def calibration_by_decile(frame: pl.DataFrame, predicted: np.ndarray) -> pl.Data
             .with_columns(ratio=pl.col("observed") / pl.col("predicted")).sort("decile"))
 
 
+def auc(label: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney with average ranks for ties)."""
+    label = np.asarray(label, bool)
+    ranks = rankdata(np.asarray(score, float))
+    n1, n0 = label.sum(), (~label).sum()
+    return float((ranks[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)) if n1 and n0 else float("nan")
+
+
+def predict(frame: pl.DataFrame, coefficients: pl.DataFrame) -> np.ndarray:
+    """Expected admissions from a coefficient table (the formula of macro risk_prediction)."""
+    x, names = design(frame)
+    lookup = {(r["term"], r["level"] or ""): r["coefficient"] for r in coefficients.iter_rows(named=True)}
+    beta = np.array([lookup.get(n, 0.0) for n in names])
+    return np.exp(x @ beta)
+
+
+def age_sex_expected(development: pl.DataFrame, frame: pl.DataFrame) -> np.ndarray:
+    """The comparator: each age band x sex cell's observed rate on the development window."""
+    rates = development.group_by("risk_age_band", "sex").agg(rate=pl.col(OUTCOME).mean())
+    overall = development[OUTCOME].mean()
+    joined = frame.select("risk_age_band", "sex").join(
+        rates, on=["risk_age_band", "sex"], how="left", maintain_order="left")
+    return joined["rate"].fill_null(overall).to_numpy()
+
+
+def evaluate(frame: pl.DataFrame, expected: np.ndarray) -> dict[str, float]:
+    y = frame[OUTCOME].to_numpy().astype(float)
+    p = 1 - np.exp(-expected)
+    return {"n": int(frame.height), "events": int((y > 0).sum()), "auc": round(auc(y > 0, p), 4),
+            "brier": round(float(np.mean((p - (y > 0)) ** 2)), 5),
+            "observed_expected": round(float(y.sum() / expected.sum()), 3)}
+
+
+def refit(warehouse: Path, source: str = "the warehouse") -> tuple[pl.DataFrame, dict]:
+    """Coefficients fitted on the development window and the time-split report."""
+    development = read_window(warehouse, DEVELOPMENT)
+    evaluation = read_window(warehouse, EVALUATION)
+    x, names = design(development)
+    y = development[OUTCOME].to_numpy().astype(float)
+    beta = fit_poisson(x, y)
+    as_of = str(development["as_of_date"].min())[:10]
+    fitted_on = (f"the development window of {source}: features as of {as_of}, admissions "
+                 f"in the next 12 months; {development.height:,} people, {int((y > 0).sum()):,} "
+                 "with an admission")
+    coefficients = coefficients_frame(beta, names, fitted_on)
+    seed = pl.read_csv(SEED, schema_overrides={"level": pl.String}).with_columns(
+        pl.col("level").fill_null(""))
+    report = {
+        "development_as_of": str(as_of),
+        "evaluation_as_of": str(evaluation["as_of_date"].min())[:10],
+        "time_split": {
+            "refit": evaluate(evaluation, predict(evaluation, coefficients)),
+            "seed_in_use": evaluate(evaluation, predict(evaluation, seed)),
+            "age_sex_only": evaluate(evaluation, age_sex_expected(development, evaluation)),
+        },
+        "development_apparent": evaluate(development, np.exp(x @ beta)),
+    }
+    return coefficients, report
+
+
+@dg.asset(
+    key=["warehouse", "risk_coefficients_refit"],
+    deps=[dg.AssetKey(["warehouse", DEVELOPMENT]), dg.AssetKey(["warehouse", EVALUATION])],
+    group_name="risk_model",
+    pool=WAREHOUSE_POOL,  # reads warehouse.duckdb: not while dbt writes it
+    description="Refit of the emergency admission risk coefficients on the development "
+                "window, with the out-of-time evaluation of the refit, the seed in use and "
+                "an age-and-sex model (dagster_project/warehouse/calibration.py).",
+)
+def risk_coefficients_refit(context: AssetExecutionContext,
+                            platform: PlatformResource) -> dg.MaterializeResult:
+    zones = platform.zones
+    coefficients, report = refit(zones.warehouse / "warehouse.duckdb")
+    coefficients.write_csv(zones.warehouse / "risk_coefficients_refit.csv")
+    (zones.warehouse / "risk_coefficients_refit.json").write_text(json.dumps(report, indent=2))
+    split = report["time_split"]
+    context.log.info(f"time-split evaluation: {split}")
+    return dg.MaterializeResult(metadata={
+        "coefficients": dg.MetadataValue.md(coefficients.select(
+            "term", "level", "coefficient").to_pandas().to_markdown(index=False)),
+        "time_split_auc_refit": split["refit"]["auc"],
+        "time_split_auc_seed": split["seed_in_use"]["auc"],
+        "time_split_auc_age_sex_only": split["age_sex_only"]["auc"],
+        "time_split_observed_expected_refit": split["refit"]["observed_expected"],
+        "report": dg.MetadataValue.json(report),
+    })
+
+
+RISK_MODEL_ASSETS = [risk_coefficients_refit]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--write", action="store_true", help=f"replace {SEED}")
+    parser.add_argument("--source", default="the warehouse",
+                        help="what the warehouse holds, for the seed's descriptions "
+                             "(e.g. 'the 20,000-person synthetic ICS, seed 5')")
     args = parser.parse_args(argv)
-    frame = read_backtest(args.data_dir / "warehouse" / "warehouse.duckdb")
-    x, names = design(frame)
-    y = frame["observed_emergency_admissions_12m"].to_numpy().astype(float)
-    beta = fit_poisson(x, y)
-    coefs = coefficients_frame(beta, names)
+    warehouse = args.data_dir / "warehouse" / "warehouse.duckdb"
+    coefficients, report = refit(warehouse, args.source)
+    development = read_window(warehouse, DEVELOPMENT)
     with pl.Config(tbl_rows=50):
-        print(coefs)
-        print(calibration_by_decile(frame, np.exp(x @ beta)))
+        print(coefficients.select("term", "level", "coefficient"))
+        print(calibration_by_decile(development, predict(development, coefficients)))
+    print(json.dumps(report, indent=2))
     if args.write:
-        coefs.write_csv(SEED)
+        coefficients.write_csv(SEED)
         print(f"wrote {SEED}")
     return 0
 

@@ -116,6 +116,116 @@ def test_risk_is_calibrated_and_tiered(warehouse: Zones):
 
 
 @pytest.mark.slow
+def test_risk_is_validated_out_of_time_against_age_and_sex(warehouse: Zones):
+    """mart_risk_validation: the time split is a year after the development window, and its
+    AUC, O/E and comparator agree with an independent computation from the window rows."""
+    import numpy as np
+
+    from dagster_project.warehouse.calibration import age_sex_expected, auc, evaluate, refit
+
+    v = {r["evaluation"]: r for r in query(warehouse, "select * from marts.mart_risk_validation").iter_rows(named=True)}
+    assert set(v) == {"development", "time_split"}
+    split = v["time_split"]
+    assert split["features_as_of"].date() == dt.date(REFERENCE.year - 1, REFERENCE.month, REFERENCE.day)
+    assert v["development"]["features_as_of"].date() == dt.date(REFERENCE.year - 2, REFERENCE.month, REFERENCE.day)
+    assert split["events"] > 30 and split["auc_ci_lower"] < split["auc"] < split["auc_ci_upper"]
+    window = query(warehouse, "select * from intermediate.int_risk_backtest")
+    development = query(warehouse, "select * from intermediate.int_risk_development")
+    events = window["observed_emergency_admissions_12m"].to_numpy() > 0
+    assert split["auc"] == pytest.approx(auc(events, window["risk_probability"].to_numpy()), abs=1e-4)
+    comparator = evaluate(window, age_sex_expected(development, window))
+    assert split["auc_age_only"] == pytest.approx(comparator["auc"], abs=1e-4)
+    assert split["observed_expected_age_only"] == pytest.approx(comparator["observed_expected"], abs=1e-3)
+    observed = window["observed_emergency_admissions_12m"].sum()
+    assert split["observed_expected"] == pytest.approx(
+        observed / window["expected_emergency_admissions_12m"].sum(), abs=1e-3)
+    assert 0.6 < split["observed_expected"] < 1.5
+    # discriminates well above chance out of time (whether it beats age and sex is reported)
+    assert split["auc"] > 0.7 and split["beats_age_only"] == (split["auc"] > split["auc_age_only"])
+    # the documented refit runs on this warehouse and evaluates itself on the same split
+    coefficients, report = refit(warehouse.warehouse / "warehouse.duckdb")
+    assert report["time_split"]["seed_in_use"]["auc"] == pytest.approx(split["auc"], abs=1e-4)
+    assert coefficients.filter(pl.col("term") == "prior_emergency_admissions")["coefficient"][0] > 0
+    assert np.isfinite(coefficients["coefficient"].to_numpy()).all()
+
+
+@pytest.mark.slow
+def test_risk_frailty_is_calibrated_within_period(warehouse: Zones):
+    """Frailty coding matures, so the model's frailty band is a within-period rank: in both
+    windows the shares of the 65+ in moderate/severe stay near the eFI's 15%."""
+    for model in ("int_risk_development", "int_risk_backtest"):
+        bands = query(warehouse, f"select risk_frailty_band as band, count(*) as n from intermediate.{model} "
+                                 "where risk_frailty_band != 'not_assessed' group by 1")
+        shares = dict(zip(bands["band"], bands["n"] / bands["n"].sum()))
+        assert 0.05 < shares.get("moderate", 0) + shares.get("severe", 0) <= 0.16, (model, shares)
+
+
+PROGRAMMES = ("flu_uptake_65_plus", "flu_uptake_under_65_at_risk", "covid_uptake_75_plus",
+              "cervical_screening_coverage", "ndpp_referral", "talking_therapies_access")
+
+
+@pytest.mark.slow
+def test_inequalities_are_age_standardised_over_eligible_populations(warehouse: Zones):
+    import numpy as np
+
+    ineq = query(warehouse, "select * from marts.mart_inequalities")
+    overall = {r["measure"]: r for r in ineq.filter(pl.col("dimension") == "all").iter_rows(named=True)}
+    for measure in (*PROGRAMMES, "prevalence_diabetes"):
+        assert 0 < overall[measure]["numerator"] < overall[measure]["denominator"], measure
+        dims = set(ineq.filter(pl.col("measure") == measure)["dimension"])
+        assert {"imd_quintile", "imd_decile", "ethnicity_group", "age_band", "sex", "pcn"} <= dims
+    # denominators are the eligible populations, not everyone
+    dim = query(warehouse, "select * from marts.dim_person")
+    women = dim.filter((pl.col("sex") == "F") & pl.col("age").is_between(25, 64)).height
+    assert 0.8 * women < overall["cervical_screening_coverage"]["denominator"] <= women
+    assert overall["prevalence_diabetes"]["denominator"] == dim.height
+    older = dim.filter(pl.col("age") >= 64).height
+    assert 0.9 * older < overall["flu_uptake_65_plus"]["denominator"] <= older
+    # confidence intervals hold their estimates
+    std = ineq.filter(pl.col("age_standardised_rate").is_not_null())
+    assert std.height > 0.5 * ineq.height
+    assert (std["ci_lower"] <= std["age_standardised_rate"]).all() and (std["age_standardised_rate"] <= std["ci_upper"]).all()
+    assert (ineq["crude_ci_lower"] <= ineq["crude_rate"]).all() and (ineq["crude_rate"] <= ineq["crude_ci_upper"]).all()
+    # one directly standardised rate recomputed from the rows it is made of
+    people = query(warehouse, f"""
+        select u.in_numerator, p.imd_quintile, e.standardisation_band as band, e.weight
+        from intermediate.int_programme_uptake u join marts.dim_person p using (pseudo_id)
+        join (select min_age, max_age, standardisation_band,
+                     cast(sum(esp_weight) over (partition by standardisation_band) as double) as weight
+              from {seed_schema(warehouse)}.european_standard_population_2013) e on p.age between e.min_age and e.max_age
+        where u.measure = 'cervical_screening_coverage'""")
+    weights = people.select("band", "weight").unique()
+    weights = weights.with_columns(w=pl.col("weight") / pl.col("weight").sum())
+    q1 = people.filter(pl.col("imd_quintile") == 1).group_by("band").agg(p=pl.col("in_numerator").mean())
+    expected = q1.join(weights, on="band")
+    dsr = float((expected["p"] * expected["w"]).sum())
+    got = ineq.filter((pl.col("measure") == "cervical_screening_coverage") & (pl.col("dimension") == "imd_quintile")
+                      & (pl.col("group") == "1"))["age_standardised_rate"][0]
+    assert got == pytest.approx(dsr, abs=1e-4)
+    # the gradient across IMD deciles: SII recomputed by weighted least squares
+    grad = {r["measure"]: r for r in query(warehouse, "select * from marts.mart_inequalities_gradient").iter_rows(named=True)}
+    for measure in ("flu_uptake_65_plus", "cervical_screening_coverage"):
+        deciles = ineq.filter((pl.col("measure") == measure) & (pl.col("dimension") == "imd_decile")
+                              & (pl.col("group") != "unknown")).with_columns(
+            d=pl.col("group").cast(pl.Int32)).sort("d")
+        n = deciles["denominator"].to_numpy().astype(float)
+        x = (np.cumsum(n) - n / 2) / n.sum()
+        y = deciles["age_standardised_rate"].to_numpy()
+        slope = np.sum(n * (x - np.average(x, weights=n)) * (y - np.average(y, weights=n))) / np.sum(
+            n * (x - np.average(x, weights=n)) ** 2)
+        row = grad[measure]
+        assert row["sii"] == pytest.approx(slope, abs=1e-4)
+        assert row["sii_ci_lower"] < row["sii"] < row["sii_ci_upper"]
+        assert row["rii"] == pytest.approx(row["sii"] / row["mean_rate"], rel=1e-2)
+
+
+def seed_schema(zones: Zones) -> str:
+    found = query(zones, "select table_schema from information_schema.tables "
+                         "where table_name = 'european_standard_population_2013'")
+    return found["table_schema"][0]
+
+
+@pytest.mark.slow
 def test_no_direct_identifiers_anywhere_in_the_warehouse(warehouse: Zones):
     """Every table: no identifier-like column names, no NHS numbers, postcodes or names."""
     truth = pl.read_parquet(warehouse.truth / "people.parquet")

@@ -1,87 +1,152 @@
--- Inequalities: counts and rates by IMD quintile, Core20, ethnicity group, age band, sex,
--- PCN and segment, long form (one row per dimension, group and measure), as of the
--- reference date. rate = numerator / denominator (people in the group); activity measures
--- are per 1,000 people per year. Small numbers are not suppressed here: suppression
--- belongs to publication, not to the warehouse.
-with people as (
+-- Inequalities in programme uptake and condition prevalence, as public health reports them
+-- (PHE/OHID Fingertips conventions), as of the reference date: one row per measure,
+-- dimension and group.
+--
+-- Measures and their denominators (each programme's eligible population): see
+-- int_programme_uptake. Dimensions: imd_quintile and imd_decile (1 = most deprived), core20,
+-- ethnicity_group, age_band, sex, pcn, and all (the whole population).
+--
+--   numerator, denominator   people
+--   crude_rate               numerator / denominator, with a Wilson score 95% CI
+--                            (crude_ci_lower, crude_ci_upper);
+--   age_standardised_rate    directly age-standardised to the 2013 European Standard
+--                            Population (seed european_standard_population_2013; its
+--                            standardisation_band: 10-year bands to 64, 5-year 65-84, 85+),
+--                            over the bands holding at least standardisation_min_band_share
+--                            (5%) of the measure's eligible population ICS-wide (so a 65+
+--                            programme is standardised over 65-69 ... 85+, a 75+ campaign
+--                            not over the few 74-year-olds who turn 75 by its age reference
+--                            date): sum_k w_k * numerator_k / denominator_k, w_k the
+--                            ESP weights of those bands normalised to 1. 95% CI (ci_lower,
+--                            ci_upper): normal approximation with the binomial variance of a
+--                            standardised proportion, sum_k w_k^2 p_k (1 - p_k) / n_k (a
+--                            proportion's variance: Dobson's Poisson method is for rates of
+--                            rare events), clipped to [0, 1]. Null when the group has nobody
+--                            in one of the bands (the rate would not be comparable) and for
+--                            the age_band dimension (standardising within an age band is
+--                            meaningless).
+-- Small numbers are not suppressed here: suppression belongs to publication.
+-- The gradient across IMD deciles (slope and relative index of inequality):
+-- mart_inequalities_gradient.
+{%- set dimensions = ['all', 'imd_quintile', 'imd_decile', 'core20', 'ethnicity_group', 'age_band', 'sex', 'pcn'] %}
+with person_measures as (
     select
-        person.pseudo_id,
+        measures.measure,
+        measures.measure_kind,
+        measures.in_numerator,
+        esp.standardisation_band as age_band_5y,
+        'all' as "all",
         cast(person.imd_quintile as varchar) as imd_quintile,
+        cast(person.imd_decile as varchar) as imd_decile,
         case when person.is_core20 then 'Core20' else 'Not Core20' end as core20,
         person.ethnicity_group,
         person.age_band,
         person.sex,
-        coalesce(person.pcn_code, 'unknown') as pcn,
-        segmentation.segment_code as segment,
-        conditions.has_diabetes,
-        conditions.has_hypertension,
-        conditions.has_copd,
-        conditions.has_smi,
-        conditions.has_depression,
-        conditions.multimorbidity_count >= 2 as has_multimorbidity,
-        coalesce(risk.frailty_band in ('moderate', 'severe'), false) as is_moderately_or_severely_frail,
-        risk.risk_tier in ('very high', 'high') as is_high_risk,
-        coalesce(activity.emergency_admissions_12m, 0) as emergency_admissions_12m,
-        coalesce(activity.ae_attendances_12m, 0) as ae_attendances_12m,
-        coalesce(activity.outpatient_dnas_12m, 0) as outpatient_dnas_12m,
-        person.has_national_data_opt_out
-    from {{ ref('dim_person') }} as person
-    inner join {{ ref('mart_segmentation') }} as segmentation on segmentation.pseudo_id = person.pseudo_id
-    inner join {{ ref('mart_condition_flags') }} as conditions on conditions.pseudo_id = person.pseudo_id
-    inner join {{ ref('mart_risk') }} as risk on risk.pseudo_id = person.pseudo_id
-    left join {{ ref('int_activity_12m') }} as activity on activity.pseudo_id = person.pseudo_id
+        coalesce(person.pcn_code, 'unknown') as pcn
+    from {{ ref('int_programme_uptake') }} as measures
+    inner join {{ ref('dim_person') }} as person on person.pseudo_id = measures.pseudo_id
+    inner join {{ ref('european_standard_population_2013') }} as esp
+        on person.age between esp.min_age and esp.max_age
 ),
 
-by_dimension as (
-    {%- set dimensions = ['imd_quintile', 'core20', 'ethnicity_group', 'age_band', 'sex', 'pcn', 'segment'] %}
+cells as (
     {%- for dimension in dimensions %}
     select
+        measure,
+        measure_kind,
         '{{ dimension }}' as dimension,
-        coalesce(cast({{ dimension }} as varchar), 'unknown') as dimension_group,
-        count(*) as people,
-        count(*) filter (where has_diabetes) as diabetes,
-        count(*) filter (where has_hypertension) as hypertension,
-        count(*) filter (where has_copd) as copd,
-        count(*) filter (where has_smi) as smi,
-        count(*) filter (where has_depression) as depression,
-        count(*) filter (where has_multimorbidity) as multimorbidity_2plus,
-        count(*) filter (where is_moderately_or_severely_frail) as moderate_or_severe_frailty,
-        count(*) filter (where is_high_risk) as high_or_very_high_risk,
-        count(*) filter (where has_national_data_opt_out) as national_data_opt_out,
-        cast(sum(emergency_admissions_12m) as bigint) as emergency_admissions_12m,
-        cast(sum(ae_attendances_12m) as bigint) as ae_attendances_12m,
-        cast(sum(outpatient_dnas_12m) as bigint) as outpatient_dnas_12m
-    from people
-    group by 1, 2
+        coalesce(cast("{{ dimension }}" as varchar), 'unknown') as group_value,
+        age_band_5y,
+        count(*) as denominator,
+        count(*) filter (where in_numerator) as numerator
+    from person_measures
+    group by all
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
 ),
 
-measures as (
-    unpivot by_dimension
-    on diabetes, hypertension, copd, smi, depression, multimorbidity_2plus,
-       moderate_or_severe_frailty, high_or_very_high_risk, national_data_opt_out,
-       emergency_admissions_12m, ae_attendances_12m, outpatient_dnas_12m
-    into name measure value numerator
+standard as (
+    select standardisation_band as age_band_5y, sum(esp_weight) as esp_weight
+    from {{ ref('european_standard_population_2013') }}
+    group by standardisation_band
+),
+
+measure_weights as (
+    select
+        bands.measure,
+        bands.age_band_5y,
+        standard.esp_weight / sum(standard.esp_weight) over (partition by bands.measure) as weight
+    from (
+        select measure, age_band_5y
+        from person_measures
+        group by measure, age_band_5y
+        qualify count(*) >= {{ param('standardisation_min_band_share') }} * sum(count(*)) over (partition by measure)
+    ) as bands
+    inner join standard on standard.age_band_5y = bands.age_band_5y
+),
+
+groups as (
+    select measure, measure_kind, dimension, group_value,
+           sum(numerator) as numerator, sum(denominator) as denominator
+    from cells
+    group by all
+),
+
+standardised as (
+    select
+        groups.measure,
+        groups.dimension,
+        groups.group_value,
+        count(*) as bands,
+        count(cells.denominator) as bands_with_people,
+        sum(measure_weights.weight * cells.numerator / cells.denominator) as dsr,
+        sum(power(measure_weights.weight, 2) * (cells.numerator / cells.denominator)
+            * (1 - cells.numerator / cells.denominator) / cells.denominator) as dsr_variance
+    from groups
+    inner join measure_weights on measure_weights.measure = groups.measure
+    left join cells
+        on cells.measure = groups.measure and cells.dimension = groups.dimension
+       and cells.group_value = groups.group_value and cells.age_band_5y = measure_weights.age_band_5y
+    group by all
+),
+
+rates as (
+    select
+        groups.*,
+        groups.numerator / groups.denominator as crude_rate,
+        case when standardised.bands_with_people = standardised.bands and groups.dimension != 'age_band'
+             then standardised.dsr end as age_standardised_rate,
+        case when standardised.bands_with_people = standardised.bands and groups.dimension != 'age_band'
+             then sqrt(standardised.dsr_variance) end as dsr_se
+    from groups
+    inner join standardised
+        on standardised.measure = groups.measure and standardised.dimension = groups.dimension
+       and standardised.group_value = groups.group_value
 )
 
 select
-    dimension,
-    dimension_group,
     measure,
+    measure_kind,
+    dimension,
+    group_value as "group",
     numerator,
-    people as denominator,
-    case
-        when measure in ('emergency_admissions_12m', 'ae_attendances_12m', 'outpatient_dnas_12m')
-            then round(1000.0 * numerator / people, 1)
-        else round(numerator / people, 4)
-    end as rate,
-    case
-        when measure in ('emergency_admissions_12m', 'ae_attendances_12m', 'outpatient_dnas_12m')
-            then 'per 1,000 people per year'
-        else 'proportion of people'
-    end as rate_unit,
+    denominator,
+    round(crude_rate, 5) as crude_rate,
+    -- Wilson score interval (Wilson EB. JASA 1927;22:209-12), z = 1.96
+    round((crude_rate + 1.9208 / denominator
+           - 1.96 * sqrt(crude_rate * (1 - crude_rate) / denominator + 0.9604 / power(denominator, 2)))
+          / (1 + 3.8416 / denominator), 5) as crude_ci_lower,
+    round((crude_rate + 1.9208 / denominator
+           + 1.96 * sqrt(crude_rate * (1 - crude_rate) / denominator + 0.9604 / power(denominator, 2)))
+          / (1 + 3.8416 / denominator), 5) as crude_ci_upper,
+    round(age_standardised_rate, 5) as age_standardised_rate,
+    case when age_standardised_rate is not null
+         then round(greatest(age_standardised_rate - 1.96 * dsr_se, 0), 5) end as ci_lower,
+    case when age_standardised_rate is not null
+         then round(least(age_standardised_rate + 1.96 * dsr_se, 1), 5) end as ci_upper,
+    dsr_se as age_standardised_rate_se,
+    'proportion' as rate_unit,
     {{ reference_date() }} as reference_date
-from measures
+from rates

@@ -8,10 +8,16 @@
 --   log(expected admissions) = intercept + b[age band] + b[sex] + b[frailty band]
 --                              + b[IMD quintile] + b_ltc * min(LTCs, 6)
 --                              + b_prior * min(emergency admissions in last 12 months, 4)
+--                              + b_palliative * (palliative care code in 12 months)
 --   risk_probability = 1 - exp(-expected admissions)
--- Coefficients (seed risk_coefficients) are fitted on the back-test (int_risk_backtest:
--- features a year ago, admissions since) by dagster_project/warehouse/calibration.py;
--- mart_risk_calibration shows predicted against observed by decile.
+-- The model's frailty term is frailty calibrated within the period (the 65+ ranked by
+-- frailty evidence, cut at the eFI population shares; macro risk_features_as_of), not
+-- the clinical frailty_band, because frailty coding matures year on year.
+-- Coefficients (seed risk_coefficients) are fitted on the development window
+-- (int_risk_development: features two years ago, admissions in the year after) by the
+-- asset warehouse/risk_coefficients_refit (dagster_project/warehouse/calibration.py),
+-- never by hand; mart_risk_validation evaluates them out of time against an age-and-sex
+-- model, mart_risk_calibration by decile.
 -- risk_decile: 10 = the highest tenth of expected admissions. risk_tier from the
 -- probability: very high >= 0.40, high >= 0.20, moderate >= 0.10, else low (seed
 -- rule_parameters).
@@ -40,6 +46,7 @@ select
     predicted.imd_quintile_level,
     predicted.ltc_count,
     predicted.prior_emergency_admissions,
+    predicted.palliative_care,
     predicted.linear_predictor,
     predicted.expected_emergency_admissions_12m,
     predicted.risk_probability,

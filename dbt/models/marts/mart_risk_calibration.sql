@@ -1,8 +1,9 @@
--- Calibration of the emergency admission risk model on the synthetic history: the
--- back-test population (int_risk_backtest: registered and alive a year before the
--- reference date, scored with the features they had then) in tenths of predicted risk,
--- with predicted and observed emergency admissions in the 12 months since. A
--- well-calibrated model has observed / predicted near 1 in every decile.
+-- Calibration by tenth of predicted risk, out of time: the evaluation window
+-- (int_risk_backtest: registered and alive a year before the reference date, scored with
+-- the features they had then and the coefficients fitted on the window a year before
+-- that) with predicted and observed emergency admissions in the 12 months since. A
+-- well-calibrated model has observed / predicted near 1 in every decile. Summary
+-- measures (AUC, Brier, O/E, the age-and-sex comparator): mart_risk_validation.
 with backtest as (
     select
         *,
@@ -11,6 +12,7 @@ with backtest as (
 )
 
 select
+    'time_split' as evaluation,
     risk_decile,
     count(*) as people,
     round(sum(expected_emergency_admissions_12m), 1) as predicted_admissions,

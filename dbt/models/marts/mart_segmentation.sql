@@ -1,21 +1,31 @@
 -- Bridges to Health segmentation (Lynn J et al. "The Bridges to Health model", Milbank Q
 -- 2007;85:185-208, as used in NHS population health management): every living registered
 -- person in exactly one segment. Each segment's rule is one CTE of flags below; a person
--- meeting several goes to the one of highest priority (seed segments, priority 1 first):
---   1 end of life / organ failure  palliative care code in the last 12 months not followed
---                                  by 'not clinically indicated', or heart failure / COPD
---                                  with >= 2 emergency admissions in 12 months;
---   2 frailty and dementia         dementia, care home code, or moderate/severe frailty (65+);
---   3 serious but stable           cancer diagnosed in the last 5 years, or >= 4 LTCs;
---   4 disability                   learning disability;
---   5 chronic conditions           any long-term condition on a register;
---   6 maternal and infant health   pregnancy code in the last 9 months, or aged under 1;
---   7 acutely ill                  emergency admission or A&E attendance in the last 6 months;
---   8 healthy well                 everyone else.
--- Why this order: needs that are more intensive and longer-lasting decide the care a person
--- is organised around, so they win; time-limited episodes (maternity, acute illness) only
--- define the segment of people without a long-term need. Windows and thresholds come from
--- seed rule_parameters.
+-- meeting several goes to the one of highest priority (seed segments, priority 1 first,
+-- with each segment's Bridges to Health counterpart in its rationale):
+--   1 end of life / organ failure  (B2H 6 and 7) on a palliative care register: latest
+--                                  palliative care code (PALCARE_COD) in the last 12 months
+--                                  not followed by 'not clinically indicated' (PALCARENI_COD);
+--                                  or heart failure / COPD with >= 2 emergency admissions in
+--                                  12 months (limited reserve, serious exacerbations);
+--   2 frailty and dementia         (B2H 8) dementia, care home code, or moderate/severe
+--                                  frailty (65+);
+--   3 serious but stable           (local, between B2H 4 and 6) cancer diagnosed in the last
+--                                  5 years, or >= 4 LTCs;
+--   4 disability                   (B2H 5) learning disability;
+--   5 maternal and infant health   (B2H 2) pregnancy code in the last 9 months, or aged under 1;
+--   6 chronic conditions           (B2H 4) any long-term condition on a register;
+--   7 acutely ill                  (B2H 3) emergency admission or A&E attendance in the last
+--                                  6 months;
+--   8 healthy well                 (B2H 1) everyone else.
+-- Why this order: the segment decides what a person's care is organised around. Needs that
+-- are more intensive and longer-lasting win (end of life over frailty over complex
+-- multimorbidity over disability). Pregnancy and infancy rank above chronic conditions
+-- because, while they last, the maternity pathway (or health visiting) organises the care,
+-- including that of a condition such as asthma or diabetes in pregnancy; an acute episode
+-- only defines the segment of people with no ongoing need. Windows and thresholds come
+-- from seed rule_parameters. Expected shares (published PHM segmentations of English
+-- ICSs): end of life ~0.5-1%, frailty and dementia ~2-4%, healthy well ~45-55%.
 with people as (
     select pseudo_id, age from {{ ref('dim_person') }}
 ),
