@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_project.cohorts.assets import COHORT_ASSETS
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
 from dagster_project.ops.defs import apply_operational_policies, operations
-from dagster_project.projection.assets import PROJECTION_DEFS
+from dagster_project.projection import assets as projection
 from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
@@ -29,6 +29,7 @@ defs = dg.Definitions(
 )
 
 # operations (refresh chain, schedules, alerts); freshness and owners applied once, by group
-defs = dg.Definitions.merge(defs, PROJECTION_DEFS)  # projection report (group projection), after the warehouse
+# the module, not its Definitions object, is imported: Dagster refuses two at module scope
+defs = dg.Definitions.merge(defs, projection.PROJECTION_DEFS)  # projection report (group projection), after the warehouse
 defs = apply_operational_policies(dg.Definitions.merge(
     defs, operations(list(defs.assets or []), [job.name for job in INGEST_JOBS.values()])))

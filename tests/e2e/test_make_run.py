@@ -40,11 +40,12 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
         runs = instance.get_runs()
         sources = len({s.source for s in load_registry().values()})
         # one ingest run per source and extract, one linkage run, one warehouse build, one
-        # contact-details refresh and one cohorts/release run per Protect NoW project
+        # contact-details refresh, one cohorts/release run per Protect NoW project and one
+        # projection report run
         from dagster_project.cohorts.registry import load_projects
 
         projects = list(load_projects())
-        assert len(runs) == 3 * sources + 2 + 1 + len(projects)
+        assert len(runs) == 3 * sources + 2 + 1 + len(projects) + 1
         assert all(r.is_success for r in runs)
     # every Protect NoW project published, gated, with its report; latest moved; audited
     from dagster_project.cohorts import publish

@@ -8,3 +8,7 @@ select
     case when lsoa11nm like 'Waveney %' then 'East Suffolk (Waveney part)' else lad19nm end as district_name,
     cast(ceil(imd_decile / 2) as integer) as imd_quintile
 from {{ ref('imd2019_lsoa') }}
+-- only the ICS's districts (the seed of published growth names them): the IMD file covers all
+-- of England, and its other districts' names are not this warehouse's business
+where lad19cd in (select lad19cd from {{ ref('projection_district_growth') }})
+  and (lad19cd <> 'E07000244' or lsoa11nm like 'Waveney %')
