@@ -15,16 +15,17 @@ export DAGSTER_DISABLE_TELEMETRY := true
 .PHONY: install run test test-fast ui bench lint clean-data
 
 $(STAMP): pyproject.toml
+	@echo "installing the Python environment into $(VENV) (first time: about 2-5 minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 run: install  ## generate the synthetic ICS if landing is empty, materialise everything, summarise
 	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
-	$(PY) -m dagster_project.run
+	@$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
+	@$(PY) -m dagster_project.run
 
 test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
 	@bash scripts/install_system_deps.sh  # Debian chromium + postgresql for the browser/instance tests
@@ -35,9 +36,10 @@ test: install  ## the whole suite, slow end-to-end tests included (what CI runs)
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-ui: install  ## Dagster webserver + daemon on 127.0.0.1:3000, instance under the data directory
+ui: install  ## Dagster UI + daemon on 127.0.0.1:3000; reports and dbt docs on 127.0.0.1:3001
 	@bash scripts/setup_instance.sh  # deploy/dagster.yaml: embedded SQLite storage, pools
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	@$(PY) -m dagster_project.ops.report_server & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	    $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 BENCH_PERSONS ?= 50000 200000 1100000
 bench: install  ## benchmarks/: generator, linkage accuracy, end-to-end refresh at BENCH_PERSONS sizes

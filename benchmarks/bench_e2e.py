@@ -29,36 +29,29 @@ from bench_ingest import machine  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
+# every stage runs the named jobs of the Definitions (as `make run`, the UI and the
+# automation sensor do), on an ephemeral instance
 STAGES = {
     "ingest": """
-from dagster_project.sources.ingest import ingest_partition
-from dagster_project.sources.landing import discover_extracts
-from dagster_project.sources.raw_zone import published_dates
-from dagster_project.sources.registry import load_registry
-for spec in load_registry().values():
-    done = set(published_dates(zones.raw, spec))
-    for d in discover_extracts(zones.landing, spec.source).dates:
-        if d not in done:
-            assert ingest_partition(zones, spec, d).published, (spec.name, d)
+from dagster_project.definitions import defs
+from dagster_project.run import Console, ingest_all
+with dg.DagsterInstance.ephemeral() as instance:
+    failures = ingest_all(defs, zones, instance, Console(out=sys.stderr), only_new=True)
+assert not failures, failures
 """,
     "linkage": """
-from dagster_project.linkage import pipeline
-pipeline.prepare(zones)
-pipeline.build_person_index(zones)
-pipeline.pseudonymise_index(zones, b"benchmark-key-not-a-secret")
-pipeline.apply_opt_outs(zones)
+from dagster_project.definitions import defs
+job = defs.resolve_job_def("refresh_warehouse")
+keys = [k for k in job.asset_layer.selected_asset_keys if k.path[0] == "identity"]
+assert job.execute_in_process(asset_selection=keys, run_config=QUIET).success
 """,
     "dbt_build": """
 from dagster_project.warehouse.build import materialise_warehouse
 assert materialise_warehouse(zones).success
 """,
     "publish": """
-try:
-    from dagster_project.cohorts.build import publish_all
-except ImportError:
-    publish_all = None
-if publish_all is not None:
-    assert publish_all(zones, None)
+from dagster_project.cohorts.build import publish_all
+assert publish_all(zones, None)
 """,
 }
 
@@ -66,8 +59,10 @@ CHILD = """
 import json, os, resource, sys, time
 os.environ["PHM_DATA_DIR"] = sys.argv[1]
 os.environ.setdefault("PHM_PSEUDO_KEY", "benchmark-key-not-a-secret")
+import dagster as dg
 from dagster_project.lib.zones import Zones
 zones = Zones.at(sys.argv[1])
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 t, c = time.monotonic(), time.process_time()
 exec(sys.argv[2])
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)

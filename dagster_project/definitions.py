@@ -21,15 +21,15 @@ defs = dg.Definitions(
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
     resources={
-        "platform": PlatformResource.from_env(),
+        "platform": PlatformResource(),  # PHM_DATA_DIR of the running process
         "pseudonymisation": PseudonymisationKey(key=dg.EnvVar("PHM_PSEUDO_KEY")),
         "linkage": LinkageBackendResource.from_env(),
         **WAREHOUSE_RESOURCES,
     },
 )
 
-# operations (refresh chain, schedules, alerts); freshness and owners applied once, by group
-# the module, not its Definitions object, is imported: Dagster refuses two at module scope
-defs = dg.Definitions.merge(defs, projection.PROJECTION_DEFS)  # projection report (group projection), after the warehouse
-defs = apply_operational_policies(dg.Definitions.merge(
-    defs, operations(list(defs.assets or []), [job.name for job in INGEST_JOBS.values()])))
+# operations (chain jobs, automation and alert sensors); automation conditions, freshness and
+# owners applied once, by group. The projection module, not its Definitions object, is
+# imported: Dagster refuses two Definitions at module scope
+defs = dg.Definitions.merge(defs, projection.PROJECTION_DEFS)  # projection report, after the warehouse
+defs = apply_operational_policies(dg.Definitions.merge(defs, operations(list(defs.assets or []))))

@@ -17,14 +17,19 @@ from dagster_project.linkage.pseudonymise import require_key
 
 
 class PlatformResource(dg.ConfigurableResource):
-    """Where the data zones are."""
+    """Where the data zones are: the given directories, else `PHM_DATA_DIR` /
+    `PHM_LANDING_DIR` read when a run (or sensor tick) uses the resource, so that every
+    job of the Definitions runs against the data directory of the process that runs it."""
 
-    data_dir: str
+    data_dir: str | None = None
     landing_dir: str | None = None
 
     @property
     def zones(self) -> Zones:
-        return Zones.at(self.data_dir, self.landing_dir)
+        if self.data_dir:
+            return Zones.at(self.data_dir, self.landing_dir)
+        zones = Zones.from_env()
+        return Zones.at(zones.data_dir, self.landing_dir or zones.landing)
 
     @classmethod
     def from_env(cls) -> PlatformResource:

@@ -1,17 +1,32 @@
 """`python -m dagster_project.run`: the one-command demo behind `make run`.
 
 Generates the default synthetic ICS when the landing zone is empty, registers every
-landed extract as a partition, materialises every asset through Dagster on the
-persistent instance (DAGSTER_HOME, so the UI shows the history afterwards) and prints
-a short summary.
+landed extract as a partition, then runs the named jobs of the Definitions (the same jobs,
+resources and pools as the UI, its sensors and the benchmarks) on the persistent instance
+(DAGSTER_HOME, so the UI shows the history afterwards):
+
+    ingest_<source>     one run per landed extract date, oldest first
+    refresh_warehouse   link with the current model, pseudonymise, dbt build
+    publish_cohorts     one run per Protect NoW project
+    publish_projection  the population projection report
+
+The console gets one line per stage (with its extract date, time and warning count) and a
+summary in data-flow order. Dagster's event log stays in the instance (the UI shows it);
+what the runs print (dbt's node lines, Splink's notes) goes to `$PHM_DATA_DIR/logs/make_run.log`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+import threading
 import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +38,81 @@ from dagster_project.sources.landing import discover_extracts
 from dagster_project.sources.partitions import PARTITIONS
 from dagster_project.sources.registry import load_registry, sources
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the UI keeps the full log
+TAGS = {"trigger": "make_run"}
+
+
+@dataclass
+class Stage:
+    name: str
+    kind: str  # generate, ingest, link, publish: the rows of the summary, in data-flow order
+    seconds: float = 0.0
+    ok: bool = True
+    warnings: int = 0
+    detail: str = ""
+
+
+@dataclass
+class Console:
+    """One line per stage; a ticking timer on a terminal while a long step runs."""
+
+    stages: list[Stage] = field(default_factory=list)
+    out: object = None  # default: sys.stdout at the time of printing
+    log: Path | None = None  # where what the runs print goes (None: the console)
+
+    @contextlib.contextmanager
+    def captured(self) -> Iterator[None]:
+        """Send what a run prints (dbt's node lines, library warnings) to the log file."""
+        if self.log is None:
+            yield
+            return
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), \
+                contextlib.redirect_stderr(fh):
+            yield
+
+    @contextlib.contextmanager
+    def stage(self, name: str, kind: str | None = None) -> Iterator[Stage]:
+        stage = Stage(name, kind or name.split()[0])
+        started = time.monotonic()
+        stop = threading.Event()
+        ticker = None
+        terminal = sys.stderr  # before a run redirects it
+        if getattr(terminal, "isatty", lambda: False)():
+            def tick():
+                while not stop.wait(1):
+                    terminal.write(f"\r  … {name}  {time.monotonic() - started:4.0f} s")
+                    terminal.flush()
+            ticker = threading.Thread(target=tick, daemon=True)
+            ticker.start()
+        try:
+            yield stage
+        except Exception as exc:  # a stage that raised is reported, and the run goes on to the summary
+            stage.ok, stage.detail = False, f"{type(exc).__name__}: {exc}".splitlines()[0]
+        finally:
+            stop.set()
+            if ticker is not None:
+                ticker.join()
+                terminal.write("\r\033[K")
+            stage.seconds = time.monotonic() - started
+            self.stages.append(stage)
+            mark = "ok" if stage.ok else "FAILED"
+            warn = f"  {stage.warnings} warning(s)" if stage.warnings else ""
+            detail = f"  {stage.detail}" if stage.detail else ""
+            print(f"  {mark:<6} {name:<44} {stage.seconds:6.1f} s{warn}{detail}",
+                  file=self.out or sys.stdout, flush=True)
+
+
+def warnings_of(result: dg.ExecuteInProcessResult) -> int:
+    """Failed non-blocking checks (GX warnings, dbt tests of severity warn) in a run."""
+    count = 0
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+                count += 1
+    return count
+
 
 def landing_is_empty(zones: Zones) -> bool:
     return not any(discover_extracts(zones.landing, s).dates for s in sources())
@@ -31,43 +121,112 @@ def landing_is_empty(zones: Zones) -> bool:
 def generate_default(zones: Zones, persons: int, seed: int) -> None:
     from dagster_project.synthetic import GeneratorConfig, generate
 
-    print(f"landing zone is empty: generating a synthetic ICS of {persons:,} people into {zones.data_dir}")
     generate(GeneratorConfig(persons=persons, seed=seed, out=zones.data_dir))
 
 
-def materialise_all(zones: Zones, instance: dg.DagsterInstance) -> list[str]:
-    """Ingest every landed extract, oldest first, through the ingest jobs. Returns failures."""
-    from dagster_project.definitions import defs
+def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, stage: Stage,
+            console: Console, **kwargs) -> dg.ExecuteInProcessResult:
+    """Execute one named job of the Definitions (its resources, pools, checks)."""
+    with console.captured():
+        result = defs.resolve_job_def(name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=kwargs.pop("run_config", QUIET),
+            tags={**TAGS, **kwargs.pop("tags", {})}, **kwargs)
+    stage.warnings += warnings_of(result)
+    if not result.success:
+        stage.ok = False
+        failure = next((e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE), None)
+        error = failure.step_failure_data.error if failure else None
+        stage.detail = f"run {result.run_id[:8]}: " + (
+            (error.message.strip().splitlines() or [""])[0] if error else "see the Dagster UI")
+    return result
 
-    failures = []
+
+def register_partitions(zones: Zones, instance: dg.DagsterInstance, console: Console) -> dict[str, list[str]]:
+    """Every landed extract date as a partition of its source (what the landing sensor does)."""
+    landed = {}
     for source in sources():
         found = discover_extracts(zones.landing, source)
         for problem in found.invalid:
-            print(f"  skipped {problem}: folder name is not an ISO date (YYYY-MM-DD)")
-        partitions = PARTITIONS[source]
-        known = set(instance.get_dynamic_partitions(partitions.name))
+            print(f"  skipped {problem}: folder name is not an ISO date (YYYY-MM-DD)",
+                  file=console.out or sys.stdout)
+        known = set(instance.get_dynamic_partitions(PARTITIONS[source].name))
         missing = [d for d in found.dates if d not in known]
         if missing:
-            instance.add_dynamic_partitions(partitions.name, missing)
-        job = defs.resolve_job_def(f"ingest_{source}")
-        for extract_date in found.dates:
-            result = job.execute_in_process(
-                instance=instance, partition_key=extract_date, raise_on_error=False,
-                tags={"trigger": "make_run"},
-            )
-            if not result.success:
+            instance.add_dynamic_partitions(PARTITIONS[source].name, missing)
+        landed[source] = found.dates
+    return landed
+
+
+def already_published(zones: Zones, source: str) -> set[str]:
+    """Extract dates of a source published for every one of its tables."""
+    specs = [s for s in load_registry().values() if s.source == source]
+    dates = [set(raw_zone.published_dates(zones.raw, s)) for s in specs]
+    return set.intersection(*dates) if dates else set()
+
+
+def ingest_all(defs, zones: Zones, instance: dg.DagsterInstance, console: Console,
+               only_new: bool = False) -> list[str]:
+    """`ingest_<source>` for every landed extract (with `only_new`, those not yet published),
+    oldest first. Returns the failures."""
+    failures = []
+    for source, dates in register_partitions(zones, instance, console).items():
+        done = already_published(zones, source) if only_new else set()
+        for extract_date in [d for d in dates if d not in done]:
+            with console.stage(f"ingest {source} {extract_date}") as stage:
+                run_job(defs, f"ingest_{source}", instance, stage, console, partition_key=extract_date)
+            if not stage.ok:
                 failures.append(f"{source} {extract_date}")
     return failures
 
 
-def link_and_pseudonymise(instance: dg.DagsterInstance) -> bool:
-    """Score, cluster and pseudonymise with the current model (the `link_people` job)."""
-    from dagster_project.definitions import defs
+def record_shipped_model(zones: Zones, instance: dg.DagsterInstance) -> None:
+    """Until a model is trained here, the linkage uses the one shipped in the repository:
+    record that as identity/linkage_model's materialisation, so the UI shows which model."""
+    from dagster_project.linkage import pipeline
+    from dagster_project.linkage.assets import MODEL
 
-    result = defs.resolve_job_def("link_people").execute_in_process(
-        instance=instance, raise_on_error=False, tags={"trigger": "make_run"}
-    )
-    return result.success
+    if instance.get_latest_materialization_event(MODEL) is not None:
+        return
+    path = pipeline.model_path(zones)
+    instance.report_runless_asset_event(dg.AssetMaterialization(
+        MODEL, description="the model shipped in the repository (train_linkage_model retrains it)",
+        metadata={"model": dg.MetadataValue.path(str(path)), "trained_here": False}))
+
+
+def refresh_warehouse(defs, zones: Zones, instance: dg.DagsterInstance, console: Console) -> bool:
+    record_shipped_model(zones, instance)
+    with console.stage("link, pseudonymise and build the warehouse", "link+build") as stage:
+        run_job(defs, "refresh_warehouse", instance, stage, console)
+    return stage.ok
+
+
+def publish_cohorts(defs, zones: Zones, instance: dg.DagsterInstance, console: Console) -> bool:
+    from dagster_project.cohorts.assets import PROJECTS
+
+    ok = True
+    for pid in PROJECTS:
+        with console.stage(f"publish {pid}") as stage:
+            run_job(defs, "publish_cohorts", instance, stage, console, partition_key=pid)
+        ok = ok and stage.ok
+    return ok
+
+
+def publish_projection(defs, zones: Zones, instance: dg.DagsterInstance, console: Console) -> bool:
+    if "publish_projection" not in {job.name for job in defs.jobs or []}:
+        return True
+    with console.stage("publish the population projection report", "projection") as stage:
+        run_job(defs, "publish_projection", instance, stage, console)
+    return stage.ok
+
+
+def raw_summary(zones: Zones) -> list[str]:
+    lines = ["Raw zone (what downstream sees: newest snapshot / all increments):"]
+    for spec in load_registry().values():
+        frame = raw_zone.scan_published(zones.raw, spec)
+        dates = raw_zone.published_dates(zones.raw, spec)
+        rows = frame.select(pl.len()).collect().item() if frame is not None else 0
+        lines.append(f"  {spec.source + '.' + spec.table:<40} {rows:>12,}  extracts: {len(dates)}")
+    return lines
 
 
 def linkage_summary(zones: Zones) -> list[str]:
@@ -77,36 +236,64 @@ def linkage_summary(zones: Zones) -> list[str]:
     if not path.exists():
         return []
     index = pl.read_parquet(path)
-    lines = ["", f"People linked: {index['person_id'].n_unique():,} people from {index.height:,} "
+    lines = [f"People linked: {index['person_id'].n_unique():,} people from {index.height:,} "
              f"person-level records (Splink; identity zone {zones.identity})"]
-    accuracy = pipeline.evaluate(zones)
-    if accuracy:
-        for name, m in accuracy.items():
-            lines.append(f"  {name:<16} precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
-                         f"people {m['people_predicted']:,} (truth {m['people_true']:,})")
+    for name, m in (pipeline.evaluate(zones) or {}).items():
+        lines.append(f"  {name:<16} precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
+                     f"people {m['people_predicted']:,} (truth {m['people_true']:,})")
     opt = zones.identity / pipeline.OPT_OUTS
     if opt.exists():
         lines.append(f"  national data opt-outs applied to {pl.read_parquet(opt).height:,} people")
     return lines
 
 
-def summary(zones: Zones) -> str:
-    lines = ["", "Rows in the raw zone (what downstream sees: newest snapshot / all increments):"]
-    for spec in load_registry().values():
-        frame = raw_zone.scan_published(zones.raw, spec)
-        dates = raw_zone.published_dates(zones.raw, spec)
-        rows = frame.select(pl.len()).collect().item() if frame is not None else 0
-        lines.append(f"  {spec.source + '.' + spec.table:<40} {rows:>12,}  extracts: {len(dates)}")
-    lines += linkage_summary(zones)
-    lines += [
-        "",
-        f"data directory:   {zones.data_dir}",
-        f"raw zone:         {zones.raw}",
-        f"quarantine:       {zones.quarantine}",
-        f"validation reports: {zones.reports / 'validation'}",
-        "Open the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the runs.",
-    ]
+def stage_summary(console: Console) -> list[str]:
+    """Stage timings and warnings, grouped in data-flow order."""
+    order = ["generate", "ingest", "link+build", "publish", "projection"]
+    groups: dict[str, list[Stage]] = {}
+    for stage in console.stages:
+        groups.setdefault(stage.kind, []).append(stage)
+    lines = ["Stages (data-flow order):",
+             f"  {'stage':<10} {'runs':>5} {'failed':>7} {'warnings':>9} {'seconds':>9}"]
+    for name in sorted(groups, key=lambda n: order.index(n) if n in order else len(order)):
+        s = groups[name]
+        lines.append(f"  {name:<10} {len(s):>5} {sum(not x.ok for x in s):>7} "
+                     f"{sum(x.warnings for x in s):>9} {sum(x.seconds for x in s):>9.1f}")
+    return lines
+
+
+def summary(zones: Zones, console: Console, built: bool, published: bool, projected: bool = False) -> str:
+    lines = ["", *raw_summary(zones), "", *linkage_summary(zones)]
+    if built:
+        from dagster_project.warehouse.build import summary as warehouse_summary
+
+        lines.append(warehouse_summary(zones))
+    if published:
+        from dagster_project.cohorts.build import releases_summary
+
+        lines.append(releases_summary(zones))
+    if projected:
+        from dagster_project.projection.build import projection_summary
+
+        lines.append(projection_summary(zones))
+    lines += ["", *stage_summary(console), "",
+              f"data directory: {zones.data_dir}  (quarantine: {zones.quarantine})",
+              f"what the runs printed (dbt, Splink): {console.log}",
+              "Open the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the runs, checks "
+              "and reports."]
     return "\n".join(lines)
+
+
+def quiet_libraries() -> None:
+    """Library chatter stays out of the console: Splink/GX INFO logs, the PySpark import
+    warning (the DuckDB backend does not use Spark) and Dagster's notes on beta APIs."""
+    for name in ("py4j", "great_expectations", "dagster", "dbt", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module=r"pyspark(\..*)?")
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,35 +301,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--persons", type=int, default=int(os.environ.get("PHM_PERSONS", 20_000)))
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    quiet_libraries()
     zones = Zones.from_env()
     os.environ.setdefault("DAGSTER_HOME", str(zones.data_dir / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    console = Console(log=zones.logs / "make_run.log")
+    console.log.unlink(missing_ok=True)
     started = time.monotonic()
     if landing_is_empty(zones):
-        generate_default(zones, args.persons, args.seed)
+        with console.stage(f"generate a synthetic ICS of {args.persons:,} people"), console.captured():
+            generate_default(zones, args.persons, args.seed)
+    from dagster_project.definitions import defs
+
+    built = published = projected = False
     with dg.DagsterInstance.get() as instance:
-        failures = materialise_all(zones, instance)
-        if not failures and not link_and_pseudonymise(instance):
-            failures.append("link_people")
+        failures = ingest_all(defs, zones, instance, console)
         if not failures:
-            from dagster_project.warehouse.build import build_warehouse
-
-            if not build_warehouse(zones, instance):
-                failures.append("warehouse")
-        if not failures:
-            from dagster_project.cohorts.build import publish_all
-
-            if not publish_all(zones, instance):
-                failures.append("cohorts")
-        if not [f for f in failures if f != "cohorts"]:  # the projection needs the warehouse only
-            from dagster_project.projection.build import build_projection
-
-            if not build_projection(zones, instance):
-                failures.append("projection")
-    print(summary(zones))
+            built = refresh_warehouse(defs, zones, instance, console)
+            if not built:
+                failures.append("refresh_warehouse")
+        if built:
+            published = publish_cohorts(defs, zones, instance, console)
+            if not published:
+                failures.append("publish_cohorts")
+            projected = publish_projection(defs, zones, instance, console)  # needs the warehouse only
+            if not projected:
+                failures.append("publish_projection")
+    print(summary(zones, console, built, published, projected))
     print(f"\nfinished in {time.monotonic() - started:.0f} s")
     if failures:
-        print(f"FAILED partitions (see the Dagster UI and {zones.quarantine}): {', '.join(failures)}")
+        print(f"FAILED (see the Dagster UI and {zones.quarantine}): {', '.join(failures)}")
         return 1
     return 0
 

@@ -13,6 +13,7 @@ import polars as pl
 from dagster_project.cohorts import contacts, publish
 from dagster_project.cohorts.registry import load_projects
 from dagster_project.ops.concurrency import IDENTITY_POOL, WAREHOUSE_POOL
+from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.assets import raw_key
 from dagster_project.sources.registry import load_registry
@@ -48,9 +49,33 @@ def contact_details(platform: PlatformResource) -> dg.MaterializeResult:
     })
 
 
+# The release gates (cohorts/publish.py run_gates), each a blocking asset check of the
+# project's partition: the UI's checks tab shows every verdict, and a failed gate fails the
+# step with the gate's verdict. Write-audit-publish: the gates run on the staged release,
+# so a failure leaves latest.json and the earlier releases untouched.
+RELEASE_GATES = {
+    "great_expectations": "The cohort_release Great Expectations suite passes on the staged cohort",
+    "no_direct_identifiers": "No identifier-like column or value in any pseudonymised file",
+    "no_opted_out_people": "No person with a national data opt-out is in the cohort",
+    "small_numbers_suppressed": "Summary counts below the project's threshold are suppressed",
+    "call_lists_match_cohort": "Each direct-care call list matches the cohort, one row per cohort row",
+}
+
+
 def _gates_md(gates: list[publish.GateResult]) -> dg.MetadataValue:
     rows = "".join(f"| {g.gate} | {'passed' if g.passed else 'FAILED'} | {g.detail} |\n" for g in gates)
     return dg.MetadataValue.md("| gate | result | detail |\n|---|---|---|\n" + rows)
+
+
+def gate_checks(gates: list[publish.GateResult], staged: str) -> list[dg.AssetCheckResult]:
+    """One check result per declared gate (a gate the registry adds shows in `gates` metadata)."""
+    by_name = {g.gate: g for g in gates}
+    return [dg.AssetCheckResult(
+        check_name=name, asset_key=RELEASE, passed=by_name[name].passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=by_name[name].detail,
+        metadata={"verdict": by_name[name].detail, "release": staged})
+        for name in RELEASE_GATES if name in by_name]
 
 
 @dg.asset(
@@ -63,28 +88,35 @@ def _gates_md(gates: list[publish.GateResult]) -> dg.MetadataValue:
         "The Protect NoW release of one project (partition = project id, projects.yaml): "
         "pseudonymised cohort with stratum and priority rank within practice, evidence, "
         "suppressed summary and HTML report under published/<project>/<run_date>/, direct-care "
-        "call lists for approved practices, gated (Great Expectations, identifier scan, opt-outs, "
-        "suppression, call lists) before latest.json moves; every release in the audit log."
+        "call lists for approved practices, gated (blocking checks: Great Expectations, "
+        "identifier scan, opt-outs, suppression, call lists) before latest.json moves; every "
+        "release in the audit log."
     ),
     owners=["team:population-health"],
     kinds={"duckdb", "parquet", "html"},
     pool=WAREHOUSE_POOL,  # a reader of warehouse.duckdb: not while dbt writes it
+    check_specs=[dg.AssetCheckSpec(name, asset=RELEASE, blocking=True, description=text,
+                                   partitions_def=PROJECT_PARTITIONS)
+                 for name, text in RELEASE_GATES.items()],
+    output_required=False,  # a blocked release materialises nothing: latest does not move
 )
-def cohort_release(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+def cohort_release(context: dg.AssetExecutionContext, platform: PlatformResource):
     project = PROJECTS[context.partition_key]
     try:
         release = publish.publish_project(platform.zones, project, run_id=context.run_id)
     except publish.ReleaseBlocked as blocked:
-        raise dg.Failure(description=str(blocked), allow_retries=False, metadata={
-            "failed_gates": _gates_md(blocked.failed), "staged_files": dg.MetadataValue.path(str(blocked.where))}) from blocked
+        # the verdict, not a stack trace: the failed blocking checks fail the step
+        context.log.error(f"release of {project.id} blocked by its gates; latest unchanged; "
+                          f"staged files kept in {blocked.where}")
+        yield from gate_checks(blocked.gates, str(blocked.where))
+        return
     summary = pl.read_csv(release.path / "summary.csv", infer_schema_length=0)
     by_imd = summary.filter(pl.col("dimension") == "imd_quintile")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "run_date": release.run_date,
         "cohort_rows": release.cohort_rows,
         "core20_share": round(release.core20_share, 4),
-        "report": dg.MetadataValue.path(str(release.report)),
-        "report_url": dg.MetadataValue.url(release.report.as_uri()),
+        "report": report_link(platform.zones, release.report),  # served by `make ui`
         "release": dg.MetadataValue.path(str(release.path)),
         "direct_care_practices": len(release.practices_with_call_lists),
         "call_list_rows": release.call_list_rows,
@@ -92,7 +124,7 @@ def cohort_release(context: dg.AssetExecutionContext, platform: PlatformResource
         "cohort_by_imd_quintile": dg.MetadataValue.md(
             "| IMD quintile | cohort | per 1,000 |\n|---|---|---|\n" + "".join(
                 f"| {r['group']} | {r['cohort']} | {r['cohort_per_1000']} |\n" for r in by_imd.iter_rows(named=True))),
-    })
+    }, check_results=gate_checks(release.gates, str(release.path)))
 
 
 # the `publish_cohorts` job (one run per project partition) is built from the `cohorts`

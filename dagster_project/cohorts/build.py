@@ -1,7 +1,8 @@
-"""Publish every Protect NoW project through Dagster and summarise (for `dagster_project.run`).
+"""Publish every Protect NoW project through the Definitions' jobs and summarise.
 
-    from dagster_project.cohorts.build import publish_all
-    ok = publish_all(zones, instance)   # one run for contact details, one per project
+    from dagster_project.cohorts.build import publish_all, releases_summary
+    ok = publish_all(zones, instance)   # contact details, then publish_cohorts per project
+    print(releases_summary(zones))
 """
 
 from __future__ import annotations
@@ -9,39 +10,42 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.cohorts import publish
-from dagster_project.cohorts.assets import PROJECTS, cohort_release, contact_details
+from dagster_project.cohorts.assets import CONTACT_DETAILS, PROJECTS
 from dagster_project.lib.zones import Zones
-from dagster_project.resources import PlatformResource
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+TAGS = {"trigger": "make_run"}
 
 
 def publish_all(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
-    """Refresh identity/contact_details, then materialise every project's partition of
-    cohorts/release; print cohort sizes, Core20 share and where the releases are."""
-    resources = {"platform": PlatformResource(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))}
-    tags = {"trigger": "make_run"}
-    result = dg.materialize([contact_details], instance=instance, resources=resources,
-                            raise_on_error=False, tags=tags)
-    if not result.success:
-        print("identity/contact_details FAILED: see the Dagster run log")
+    """Refresh identity/contact_details (its step of `refresh_warehouse`), then run
+    `publish_cohorts` for every project's partition. False when any of them failed."""
+    from dagster_project.definitions import defs
+
+    contact = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        instance=instance, asset_selection=[CONTACT_DETAILS], raise_on_error=False,
+        tags=TAGS, run_config=QUIET)
+    if not contact.success:
         return False
+    job = defs.resolve_job_def("publish_cohorts")
+    results = [job.execute_in_process(instance=instance, partition_key=pid, raise_on_error=False,
+                                      tags=TAGS, run_config=QUIET) for pid in PROJECTS]
+    return all(r.success for r in results) and all(publish.latest(zones, pid) for pid in PROJECTS)
+
+
+def releases_summary(zones: Zones) -> str:
+    """Each project's latest release: run date, cohort size, Core20 share, call lists, report."""
     lines = ["", "Protect NoW releases (pseudonymised cohort, summary, report; call lists for approved practices):",
-             f"  {'project':<22} {'run date':<11} {'cohort':>8} {'Core20':>8} {'call lists':>11}  report"]
-    ok = True
+             f"  {'project':<22} {'run date':<11} {'cohort':>8}  report"]
     for pid in PROJECTS:
-        run = dg.materialize([cohort_release], partition_key=pid, instance=instance, resources=resources,
-                             raise_on_error=False, tags=tags)
         pointer = publish.latest(zones, pid)
-        if not run.success or pointer is None:
-            ok = False
-            lines.append(f"  {pid:<22} FAILED: a gate blocked the release (see the run log and "
-                         f"{zones.published / pid / '.failed'}); latest unchanged")
+        if pointer is None:
+            lines.append(f"  {pid:<22} no release: a gate blocked it (see the run log and "
+                         f"{zones.published / pid / '.failed'})")
             continue
-        meta = run.asset_materializations_for_node("cohorts__release")[0].metadata
-        lines.append(
-            f"  {pid:<22} {meta['run_date'].value:<11} {meta['cohort_rows'].value:>8,} "
-            f"{meta['core20_share'].value:>8.1%} {meta['direct_care_practices'].value:>5} pract.  "
-            f"{meta['report'].value}")
+        release = zones.published / pid / pointer["run_date"]
+        lines.append(f"  {pid:<22} {pointer['run_date']:<11} {pointer.get('rows', 0):>8,}  "
+                     f"{release / 'report.html'}")
     lines += [f"  releases: {zones.published}/<project>/<run_date>/ (latest.json per project); "
               f"audit log: {zones.published / publish.AUDIT_LOG}"]
-    print("\n".join(lines))
-    return ok
+    return "\n".join(lines)

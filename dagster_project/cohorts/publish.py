@@ -60,8 +60,9 @@ TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{10}(?![0-9A-Za-z])")
 class ReleaseBlocked(RuntimeError):
     """A gate failed: the release was not published and `latest` did not move."""
 
-    def __init__(self, project: str, run_date: str, failed: list[GateResult], where: Path):
-        self.failed, self.where = failed, where
+    def __init__(self, project: str, run_date: str, failed: list[GateResult], where: Path,
+                 gates: list[GateResult] | None = None):
+        self.failed, self.where, self.gates = failed, where, gates or failed
         lines = "; ".join(f"{g.gate}: {g.detail}" for g in failed)
         super().__init__(f"release {project} {run_date} blocked ({lines}); staged files kept in {where}; "
                          "latest.json unchanged. Fix the cause and re-materialise the partition.")
@@ -370,7 +371,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
         append_audit(zones, {**base, "what": "pseudonymised_release", "status": "blocked",
                              "rows": ranked.height, "path": str(quarantine),
                              "failed_gates": [g.gate for g in failed]})
-        raise ReleaseBlocked(project.id, run_date, failed, quarantine)
+        raise ReleaseBlocked(project.id, run_date, failed, quarantine, gates)
 
     final = root / run_date
     superseded = None

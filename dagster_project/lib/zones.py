@@ -55,3 +55,20 @@ class Zones:
     @property
     def reports(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def warehouse_db(self) -> Path:
+        return self.warehouse / "warehouse.duckdb"
+
+    @property
+    def dbt_docs(self) -> Path:
+        """The dbt docs site (`dbt docs generate --target-path`), served by `make ui`."""
+        return self.warehouse / "docs"
+
+    @property
+    def alerts(self) -> Path:
+        return self.data_dir / "alerts"
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"

@@ -6,6 +6,7 @@ import polars as pl
 from dagster_project.linkage import pipeline
 from dagster_project.ops.concurrency import IDENTITY_POOL
 from dagster_project.ops.policies import TRANSIENT_RETRY
+from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import raw_key
 from dagster_project.sources.registry import load_registry
@@ -118,8 +119,8 @@ def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
         "cluster_size_distribution": _md(q["cluster_sizes"]),
         "records_linked_per_source": _md(q["per_source"]),
         "changes_this_refresh": _md(events) if events.height else "none",
-        "chart_match_weights": dg.MetadataValue.path(str(result.charts / "match_weights.html")),
-        "chart_m_u_parameters": dg.MetadataValue.path(str(result.charts / "m_u_parameters.html")),
+        "chart_match_weights": report_link(zones, result.charts / "match_weights.html"),
+        "chart_m_u_parameters": report_link(zones, result.charts / "m_u_parameters.html"),
         "chart_waterfall_sample": dg.MetadataValue.path(str(result.charts / "waterfall_sample.html")),
         "path": dg.MetadataValue.path(str(zones.identity / pipeline.PERSON_INDEX)),
     }

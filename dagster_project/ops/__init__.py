@@ -1,15 +1,16 @@
-"""Operations: the refresh chain and its schedules, alerts, retries, pools and freshness.
+"""Operations: the refresh chain, alerts, retries, pools, automation and freshness.
 
-- `defs.operations(assets, ingest_jobs)`: the jobs, sensors and schedules of `refresh` and
-  `alerts` for this asset graph; `policies.apply_operational_policies(defs)`: freshness and
-  owners by group, applied once in definitions.py;
-- `refresh`: `refresh_warehouse` and `publish_cohorts` jobs, the `downstream_refresh`
-  sensor, `monthly_full_refresh` and `weekly_republish_cohorts` schedules;
+- `defs.operations(assets)`: the chain's named jobs and the sensors of `refresh` and
+  `alerts` for this asset graph; `policies.apply_operational_policies(defs)`: automation
+  conditions, freshness and owners by group, applied once in definitions.py;
+- `refresh`: `refresh_warehouse` and `publish_cohorts` jobs and the `downstream_refresh`
+  automation sensor (declarative automation: monthly full refresh and weekly re-publish
+  are cron conditions);
 - `alerts`: the `alert_on_run_failure` sensor (JSON lines + optional webhook);
-- `policies`: retry with backoff (`TRANSIENT_RETRY`), freshness and owners by group;
+- `policies`: retry with backoff (`TRANSIENT_RETRY`), automation conditions (`ChainIdle`),
+  freshness and owners by group;
 - `concurrency`: pool names (one writer per DuckDB database and per raw table).
 
-This package imports nothing from the asset modules at import time except through
-`defs` and `refresh`, so that asset modules can import `ops.concurrency` and
-`ops.policies` freely.
+This package imports nothing from the asset modules, so that asset modules can import
+`ops.concurrency` and `ops.policies` freely.
 """

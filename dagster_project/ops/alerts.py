@@ -27,6 +27,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 
 from dagster_project.lib.zones import Zones
+from dagster_project.resources import PlatformResource
 
 WEBHOOK_ENV = "PHM_ALERT_WEBHOOK_URL"
 UI_URL_ENV = "PHM_DAGSTER_URL"  # e.g. http://phm-dagster.internal:3000, for a link in the alert
@@ -35,7 +36,7 @@ _CHECK_FIELDS = ("failing_expectations", "error", "report", "extract_date", "row
 
 
 def alerts_file(zones: Zones) -> Path:
-    return zones.data_dir / "alerts" / "alerts.jsonl"
+    return zones.alerts / "alerts.jsonl"
 
 
 def _first_line(text: str | None) -> str:
@@ -160,9 +161,9 @@ def deliver(record: Mapping[str, Any], path: Path, webhook_url: str | None) -> s
         f"${WEBHOOK_ENV} when set."
     ),
 )
-def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+def alert_on_run_failure(context: dg.RunFailureSensorContext, platform: PlatformResource) -> None:
     record = alert_for_run(context.instance, context.dagster_run, context.failure_event.message)
-    path = alerts_file(Zones.from_env())
+    path = alerts_file(platform.zones)
     problem = deliver(record, path, os.environ.get(WEBHOOK_ENV) or None)
     context.log.info(f"{summary_line(record)} -> {path}")
     if problem:

@@ -1,7 +1,7 @@
 """The operational definitions for an asset graph, assembled for definitions.py.
 
     from dagster_project.ops.defs import apply_operational_policies, operations
-    defs = apply_operational_policies(dg.Definitions.merge(core, operations(assets, ingest_jobs)))
+    defs = apply_operational_policies(dg.Definitions.merge(core, operations(assets)))
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dagster_project.ops.refresh import build_refresh
 __all__ = ["apply_operational_policies", "operations"]
 
 
-def operations(assets: Sequence[dg.AssetsDefinition], ingest_jobs: Sequence[str]) -> dg.Definitions:
-    """The operational pieces for this asset graph (jobs, sensors, schedules)."""
-    jobs, sensors, schedules = build_refresh(assets, ingest_jobs)
-    return dg.Definitions(jobs=jobs, sensors=[*sensors, alert_on_run_failure], schedules=schedules)
+def operations(assets: Sequence[dg.AssetsDefinition]) -> dg.Definitions:
+    """The operational pieces for this asset graph (chain jobs, automation and alert sensors)."""
+    jobs, sensors = build_refresh(assets)
+    return dg.Definitions(jobs=jobs, sensors=[*sensors, alert_on_run_failure])

@@ -3,9 +3,9 @@ the warehouse. The projection itself is dbt (marts mart_projection_*, whose Pyth
 calls dagster_project.projection.model); this asset reads those marts and writes the
 report "what the ICS looks like in 5, 10, 20 years" under reports/projection/<date>/.
 
-Refresh: the asset's automation condition is eager (materialise when any of its warehouse
-marts has been rebuilt and none is being rebuilt), evaluated by the sensor
-`projection_after_warehouse`, which starts running.
+Refresh: declarative automation, set by group in ops/policies.py (condition `republish`:
+once the warehouse has been rebuilt and the chain is idle), evaluated by the
+`downstream_refresh` sensor; by hand, the job `publish_projection` (ops/refresh.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
+from dagster_project.ops.report_server import link as report_link
 from dagster_project.projection import report
 from dagster_project.resources import PlatformResource
 
@@ -35,14 +36,13 @@ MARTS = ["mart_projection_population", "mart_projection_need", "mart_projection_
     owners=["team:population-health"],
     kinds={"duckdb", "html"},
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb: not while dbt writes it
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def projection_report(platform: PlatformResource) -> dg.MaterializeResult:
     tables = report.read_tables(platform.zones)
     path = report.write_report(platform.zones)
     series = report.ics_series(tables)
     metadata: dict[str, dg.MetadataValue | str | float | int] = {
-        "report": dg.MetadataValue.path(str(path)),
+        "report": report_link(platform.zones, path),  # served by `make ui`
         "reference_date": str(tables["population"]["reference_date"].max()),
         "headlines": dg.MetadataValue.md(headline_markdown(series)),
     }
@@ -69,12 +69,4 @@ def headline_markdown(series: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-projection_after_warehouse = dg.AutomationConditionSensorDefinition(
-    "projection_after_warehouse",
-    target=dg.AssetSelection.groups(GROUP),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Re-writes the projection report once the warehouse's projection marts have been rebuilt.",
-)
-
-PROJECTION_DEFS = dg.Definitions(assets=[projection_report], sensors=[projection_after_warehouse])
+PROJECTION_DEFS = dg.Definitions(assets=[projection_report])

@@ -1,7 +1,9 @@
-"""Materialise the projection report through Dagster and summarise it (for `dagster_project.run`).
+"""The projection report through the Definitions' `publish_projection` job, and its summary
+(for `dagster_project.run`).
 
-    from dagster_project.projection.build import build_projection
-    ok = build_projection(zones, instance)   # prints the headline table and the back-test error
+    from dagster_project.projection.build import build_projection, projection_summary
+    ok = build_projection(zones, instance)
+    print(projection_summary(zones))   # the headline table and the back-test error
 """
 
 from __future__ import annotations
@@ -9,27 +11,43 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
-from dagster_project.projection.assets import headline_markdown, projection_report
+from dagster_project.projection.assets import REPORT, headline_markdown
 from dagster_project.projection.report import ics_series, read_tables
-from dagster_project.resources import PlatformResource
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def build_projection(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
-    """Materialise projection/report; print its headlines; False when it failed."""
-    result = dg.materialize(
-        [projection_report], instance=instance,
-        resources={"platform": PlatformResource(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))},
-        raise_on_error=False, tags={"trigger": "make_run"})
-    if not result.success:
-        print("projection report FAILED: see the Dagster run log")
-        return False
-    meta = result.asset_materializations_for_node("projection__report")[0].metadata
-    tables = read_tables(zones)
-    print("\nLooking ahead (projection; principal with low-high interval):")
-    print(headline_markdown(ics_series(tables)))
+    """Materialise projection/report (job `publish_projection`); False when it failed."""
+    from dagster_project.definitions import defs
+
+    result = defs.resolve_job_def("publish_projection").execute_in_process(
+        instance=instance, raise_on_error=False, tags={"trigger": "make_run"}, run_config=QUIET)
+    return result.success
+
+
+def projection_summary(zones: Zones, instance: dg.DagsterInstance | None = None) -> str:
+    """The headline table, the back-test error and where the report is."""
+    lines = ["", "Looking ahead (projection; principal with low-high interval):",
+             headline_markdown(ics_series(read_tables(zones)))]
+    with (dg.DagsterInstance.get() if instance is None else _borrowed(instance)) as inst:
+        event = inst.get_latest_materialization_event(REPORT)
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
     if "backtest_mean_abs_pct_error" in meta:
-        print(f"back-test mean absolute error over ICS measures: "
-              f"{meta['backtest_mean_abs_pct_error'].value:.1%} "
-              f"(nothing-changes: {meta['backtest_naive_mean_abs_pct_error'].value:.1%})")
-    print(f"projection report: {meta['report'].value}")
-    return True
+        lines.append(f"back-test mean absolute error over ICS measures: "
+                     f"{meta['backtest_mean_abs_pct_error'].value:.1%} "
+                     f"(nothing-changes: {meta['backtest_naive_mean_abs_pct_error'].value:.1%})")
+    if "report" in meta:
+        lines.append(f"projection report: {meta['report'].value}")
+    return "\n".join(lines)
+
+
+class _borrowed:
+    def __init__(self, instance):
+        self.instance = instance
+
+    def __enter__(self):
+        return self.instance
+
+    def __exit__(self, *exc):
+        return False

@@ -10,8 +10,10 @@ downstream step and the partition is not published) and the suite's warnings
 import dagster as dg
 
 from dagster_project.lib.audit_who import launched_by
+from dagster_project.lib.zones import Zones
 from dagster_project.ops.concurrency import raw_pool
 from dagster_project.ops.policies import TRANSIENT_RETRY
+from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.ingest import IngestResult, ingest_partition
 from dagster_project.sources.partitions import PARTITIONS
@@ -25,7 +27,7 @@ def raw_key(spec: TableSpec) -> dg.AssetKey:
     return dg.AssetKey(["raw", spec.source, spec.table])
 
 
-def _check_metadata(result: IngestResult, failures) -> dict:
+def _check_metadata(result: IngestResult, failures, zones: Zones) -> dict:
     meta: dict = {
         "extract_date": result.extract_date,
         "rows": result.rows,
@@ -37,7 +39,7 @@ def _check_metadata(result: IngestResult, failures) -> dict:
     if samples:
         meta["sample_rows"] = dg.MetadataValue.json(samples)
     if result.report_path:
-        meta["report"] = dg.MetadataValue.path(str(result.report_path))
+        meta["report"] = report_link(zones, result.report_path)  # served by `make ui`
     if result.error:
         meta["error"] = dg.MetadataValue.text(str(result.error))
     return meta
@@ -106,14 +108,14 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 check_name=WARNINGS,
                 passed=not warnings and not any(r.warnings for r in results),
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={**_check_metadata(last, warnings),
+                metadata={**_check_metadata(last, warnings, zones),
                           "reader_warnings": "; ".join(w for r in results for w in r.warnings) or "none"},
             ),
             dg.AssetCheckResult(
                 check_name=GATE,
                 passed=all(r.published for r in results),
                 severity=dg.AssetCheckSeverity.ERROR,
-                metadata=_check_metadata(last, failures),
+                metadata=_check_metadata(last, failures, zones),
             ),
         ]
         if not last.published:
@@ -122,7 +124,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
             raise dg.Failure(
                 description=f"Extract stopped at the gate: {last.reason}",
                 metadata={"quarantine": dg.MetadataValue.path(str(last.quarantine_path)),
-                          "report": dg.MetadataValue.path(str(last.report_path))},
+                          "report": report_link(zones, last.report_path)},
                 allow_retries=False,
             )
         yield dg.MaterializeResult(
@@ -139,7 +141,7 @@ def build_raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "schema": dg.MetadataValue.md(", ".join(f"`{c}`" for c in last.columns)),
                 "unknown_extra_columns": ", ".join(last.extra_columns) or "none",
                 "raw_path": dg.MetadataValue.path(str(last.raw_path)),
-                "validation_report": dg.MetadataValue.path(str(last.report_path)),
+                "validation_report": report_link(zones, last.report_path),
                 "expectations_evaluated": sum(len(r.suite.outcomes) for r in results if r.suite),
                 "warnings": len(warnings),
             },

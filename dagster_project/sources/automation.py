@@ -9,6 +9,7 @@ import dagster as dg
 
 from dagster_project.lib.zones import Zones
 from dagster_project.ops.alerts import alerts_file, append_alert
+from dagster_project.resources import PlatformResource
 from dagster_project.sources import raw_zone
 from dagster_project.sources.assets import raw_asset_keys
 from dagster_project.sources.landing import SUFFIXES, discover_extracts, unknown_table_files
@@ -126,8 +127,8 @@ def alert_new_problems(zones: Zones, problems: list[str], cursor: str | None) ->
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Notices a new extract folder under landing/<source>/<date>/ and ingests it.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext):
-    zones = Zones.from_env()
+def landing_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
+    zones = platform.zones
     known = {s: set(context.instance.get_dynamic_partitions(PARTITIONS[s].name)) for s in sources()}
     partition_requests, run_requests, problems = new_extract_requests(zones, known)
     for problem in problems:
@@ -151,8 +152,8 @@ def _monthly_schedule(source: str) -> dg.ScheduleDefinition:
         execution_timezone="Europe/London",
         description=f"Monthly refresh: gate and load the newest {source} extract.",
     )
-    def _schedule(context: dg.ScheduleEvaluationContext):
-        dates = discover_extracts(Zones.from_env().landing, source).dates
+    def _schedule(context: dg.ScheduleEvaluationContext, platform: PlatformResource):
+        dates = discover_extracts(platform.zones.landing, source).dates
         if not dates:
             return dg.SkipReason(f"no {source} extract has landed")
         partitions = PARTITIONS[source]

@@ -1,17 +1,21 @@
 """The dbt warehouse as Dagster assets (thin wrapper; the logic is the dbt project).
 
-One `@dbt_assets` over the manifest: every model and seed is an asset `warehouse/<name>`,
-every dbt test an asset check (blocking when its severity is error). A run executes
-`dbt build` as of a reference date, the newest published gp.patients extract unless run
-config names another (a backfill of a past month), then `dbt docs generate` into
-`$PHM_DATA_DIR/warehouse/docs/index.html`.
+One `@dbt_assets` over the manifest: every model and seed is an asset `warehouse/<name>`
+(grouped by layer), every dbt test an asset check (blocking when its severity is error).
+A run executes `dbt build` as of a reference date, the newest published gp.patients
+extract unless run config names another (a backfill of a past month), with the data
+directory passed as the dbt var `data_dir` (the process environment is never changed);
+each materialisation carries its row count and column types, read from the built
+warehouse once dbt has released it; then `dbt docs generate` into
+`$PHM_DATA_DIR/warehouse/docs/` (served by `make ui`). A failing docs build is a warning.
 """
 
 
 import json
-import os
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
@@ -21,13 +25,62 @@ from dagster_project.warehouse.project import DBT_PROJECT, docs_dir, ensure_mani
 from dagster_project.warehouse.reference_date import resolve_reference_date
 from dagster_project.warehouse.translator import WarehouseTranslator
 
+MANIFEST = ensure_manifest()
+
 
 class WarehouseConfig(dg.Config):
     reference_date: str | None = None  # ISO date; default: newest published extract date
 
 
+def table_facts(database, relations: Iterable[str]) -> dict[str, dict]:
+    """Relation name -> row count and column schema, read-only, after dbt has finished."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        facts = {}
+        for relation in relations:
+            schema, table = [part.strip('"') for part in relation.split(".")[-2:]]
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table]).fetchall()
+            if not columns:
+                continue
+            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            facts[relation] = {  # the keys the UI shows as row count and column types
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in columns]),
+            }
+        return facts
+    finally:
+        con.close()
+
+
+def with_table_facts(events: list, database) -> Iterator:
+    """The dbt events, each model's and seed's materialisation with its row count and columns."""
+    nodes = {**MANIFEST_JSON.get("nodes", {})}  # models and seeds
+    relation_of = {id(e): nodes.get(_text(e.metadata.get("unique_id")), {}).get("relation_name")
+                   for e in events if isinstance(e, dg.Output | dg.AssetMaterialization)}
+    wanted = {r for r in relation_of.values() if r}
+    facts = table_facts(database, wanted) if wanted and database.exists() else {}
+    for event in events:
+        relation = relation_of.get(id(event))
+        yield event.with_metadata({**event.metadata, **facts[relation]}) if relation in facts else event
+
+
+def _text(value) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def _manifest_json() -> dict:
+    with open(MANIFEST) as fh:
+        return json.load(fh)
+
+
+MANIFEST_JSON = _manifest_json()
+
+
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST,
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseTranslator(),
     name="warehouse_dbt",
@@ -38,17 +91,23 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseCon
                          dbt: DbtCliResource, platform: PlatformResource):
     zones = platform.zones
     reference_date = resolve_reference_date(zones, config.reference_date)
-    # the dbt profile and sources read PHM_DATA_DIR; the dbt subprocess inherits it
-    os.environ["PHM_DATA_DIR"] = str(zones.data_dir)
     zones.warehouse.mkdir(parents=True, exist_ok=True)
-    dbt_vars = ["--vars", json.dumps({"reference_date": reference_date})]
+    dbt_vars = ["--vars", json.dumps({"reference_date": reference_date, "data_dir": str(zones.data_dir)})]
     context.log.info(f"building the warehouse as of {reference_date}")
     build = dbt.cli(["build", *dbt_vars], context=context, raise_on_error=False)
-    yield from build.stream()
-    raise_unless_dbt_succeeded(build)
+    events = list(build.stream())
+    if not build.is_successful():
+        yield from events
+        raise_unless_dbt_succeeded(build)
+    yield from with_table_facts(events, zones.warehouse_db)
     docs = docs_dir(zones.data_dir)
-    dbt.cli(["docs", "generate", *dbt_vars], target_path=docs, raise_on_error=False).wait()
-    context.log.info(f"dbt docs: {docs / 'index.html'}")
+    generated = dbt.cli(["docs", "generate", *dbt_vars], target_path=docs, raise_on_error=False)
+    generated.wait()
+    if generated.is_successful() and (docs / "index.html").exists():
+        context.log.info(f"dbt docs generated in {docs} (served by `make ui`)")
+    else:
+        context.log.warning(f"dbt docs generate FAILED: the docs site in {docs} is stale or missing "
+                            "(the warehouse itself was built and tested)")
 
 
 WAREHOUSE_ASSETS = [warehouse_dbt_assets]

@@ -1,7 +1,8 @@
-"""Build the warehouse through Dagster and summarise it (for `dagster_project.run`).
+"""Build the warehouse through the `refresh_warehouse` job and summarise it.
 
-    from dagster_project.warehouse.build import build_warehouse
-    ok = build_warehouse(zones, instance)   # prints segment sizes and risk calibration
+    from dagster_project.warehouse.build import materialise_warehouse, summary
+    result = materialise_warehouse(instance)      # the dbt assets of refresh_warehouse
+    print(summary(zones))                         # segment sizes and risk calibration
 """
 
 from __future__ import annotations
@@ -10,31 +11,30 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.zones import Zones
-from dagster_project.resources import PlatformResource
-from dagster_project.warehouse.assets import warehouse_dbt_assets
-from dagster_project.warehouse.project import docs_dir
-from dagster_project.warehouse.resources import WAREHOUSE_RESOURCES
+from dagster_project.ops.report_server import base_url
+from dagster_project.warehouse.project import DOCS_PATH, docs_dir
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
-def materialise_warehouse(zones: Zones, instance: dg.DagsterInstance | None = None,
+def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstance | None = None,
                           reference_date: str | None = None) -> dg.ExecuteInProcessResult:
-    """`dbt build` (+ docs) of every warehouse asset, checks included, as of the date."""
+    """`dbt build` (+ docs) of every warehouse asset, checks included, as of the date: the
+    warehouse subset of the Definitions' `refresh_warehouse` job (its resources and pools),
+    against the data directory of this process (`PHM_DATA_DIR`)."""
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def("refresh_warehouse")
+    keys = [k for k in job.asset_layer.selected_asset_keys if k.path[0] == "warehouse"]
     config = {"reference_date": reference_date} if reference_date else {}
-    return dg.materialize(
-        [warehouse_dbt_assets],
-        instance=instance,
-        resources={**WAREHOUSE_RESOURCES,
-                   "platform": PlatformResource(data_dir=str(zones.data_dir),
-                                                landing_dir=str(zones.landing))},
-        run_config={"ops": {"warehouse_dbt": {"config": config}}},
-        raise_on_error=False,
-        tags={"trigger": "make_run"},
-    )
+    return job.execute_in_process(
+        instance=instance, asset_selection=keys, raise_on_error=False, tags={"trigger": "make_run"},
+        run_config={**QUIET, "ops": {"warehouse_dbt": {"config": config}}})
 
 
 def summary(zones: Zones) -> str:
     """Segment sizes, risk tiers and the calibration table from the built warehouse."""
-    con = duckdb.connect(str(zones.warehouse / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(zones.warehouse_db), read_only=True)
     try:
         people, ref = con.sql("select count(*), max(reference_date) from marts.dim_person").fetchone()
         segments = con.sql("select segment_name, count(*) from marts.mart_segmentation "
@@ -52,16 +52,6 @@ def summary(zones: Zones) -> str:
     lines += [f"  {tier:<32} {n:>10,}" for tier, n in tiers]
     lines += ["", "Risk calibration (back-test a year ago): decile, people, predicted, observed, O/P"]
     lines += [f"  {d:>2} {p:>10,} {pr:>10,.1f} {o:>8,} {r}" for d, p, pr, o, r in calibration]
-    lines += ["", f"dbt docs: {docs_dir(zones.data_dir) / 'index.html'}"]
+    lines += ["", f"dbt docs: {docs_dir(zones.data_dir) / 'index.html'} (over HTTP with `make ui`: "
+                  f"{base_url()}/{DOCS_PATH})"]
     return "\n".join(lines)
-
-
-def build_warehouse(zones: Zones, instance: dg.DagsterInstance | None = None,
-                    reference_date: str | None = None) -> bool:
-    """Materialise the warehouse and print its summary; False when the build failed."""
-    result = materialise_warehouse(zones, instance, reference_date)
-    if not result.success:
-        print("warehouse build FAILED: see the Dagster run logs (dbt errors and failing tests)")
-        return False
-    print(summary(zones))
-    return True

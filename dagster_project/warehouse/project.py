@@ -9,13 +9,14 @@ from the same environment as Dagster (`dbt_executable`), whether or not it is on
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
+
+from dagster_project.lib.zones import Zones
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
@@ -32,7 +33,6 @@ def parse(project: DbtProject = DBT_PROJECT) -> Path:
     """`dbt parse`: write the manifest (no database connection, no data needed)."""
     from dbt.cli.main import dbtRunner
 
-    os.environ.setdefault("PHM_DATA_DIR", str(Path("data").resolve()))
     result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(project.project_dir),
                                  "--profiles-dir", str(project.profiles_dir)])
     if not result.success:
@@ -47,6 +47,9 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return project.manifest_path
 
 
+DOCS_PATH = "warehouse/docs/index.html"  # the docs site's page, under the data directory
+
+
 def docs_dir(data_dir: Path) -> Path:
     """Where `dbt docs generate` writes the static docs site (index.html)."""
-    return Path(data_dir) / "warehouse" / "docs"
+    return Zones.at(data_dir).dbt_docs

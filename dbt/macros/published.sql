@@ -38,5 +38,5 @@
 {%- endmacro %}
 
 {% macro raw_glob(source_name, table_name) -%}
-    {{ env_var('PHM_DATA_DIR', '../data') }}/raw/{{ source_name }}/{{ table_name }}/extract_date=*/data.parquet
+    {{ var('data_dir', env_var('PHM_DATA_DIR', '../data')) }}/raw/{{ source_name }}/{{ table_name }}/extract_date=*/data.parquet
 {%- endmacro %}

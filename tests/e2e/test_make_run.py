@@ -39,14 +39,21 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         runs = instance.get_runs()
         sources = len({s.source for s in load_registry().values()})
-        # one ingest run per source and extract, one linkage run, one warehouse build, one
-        # contact-details refresh, one cohorts/release run per Protect NoW project and one
-        # projection report run
+        # the named jobs of the Definitions (as the UI and the automation sensor run them):
+        # one ingest run per source and extract, one refresh_warehouse (link + dbt build) and
+        # one publish_cohorts run per Protect NoW project; never an ad hoc asset job
         from dagster_project.cohorts.registry import load_projects
 
         projects = list(load_projects())
-        assert len(runs) == 3 * sources + 2 + 1 + len(projects) + 1
+        jobs = sorted(r.job_name for r in runs)
+        assert jobs.count("refresh_warehouse") == 1 and jobs.count("publish_cohorts") == len(projects)
+        assert len(runs) == 3 * sources + 1 + len(projects) and not any(j.startswith("__") for j in jobs)
         assert all(r.is_success for r in runs)
+        # every asset make run touches shows as materialised, the model in use included
+        assert instance.get_latest_materialization_event(dg.AssetKey(["identity", "linkage_model"]))
+    # a quiet console: one line per stage, a summary in data-flow order
+    assert len(out.splitlines()) < 300, len(out.splitlines())
+    assert "ingest gp 20" in out and "Stages (data-flow order)" in out
     # every Protect NoW project published, gated, with its report; latest moved; audited
     from dagster_project.cohorts import publish
 

@@ -2,10 +2,13 @@
 
 Debian's Chromium (/usr/bin/chromium, installed by scripts/install_system_deps.sh) driven by
 Playwright; no browser is downloaded. The test starts `dagster dev` in its own process
-group on a free loopback port and kills the group at the end. It opens the asset graph,
-materialises one gp extract from the UI and sees it succeed, materialises a bad extract
-and sees the failed blocking check, and finds the run-failure alert written by the
-sensor. Screenshots go to test-artifacts/ui/ (git-ignored).
+group on a free loopback port, with the report server (`make ui` starts both) on another,
+after `python -m dagster_project.run` (what `make run` runs) has built everything. It opens
+the asset graph, opens a release report and the dbt docs from asset metadata links, sees
+the release gates in the checks tab, materialises one gp extract from the UI and sees it
+succeed, materialises a bad extract and sees the failed blocking check, and finds the
+run-failure alert written by the sensor. Screenshots go to test-artifacts/ui/ (git-ignored;
+docs/first-ten-minutes.md shows a selection).
 """
 
 from __future__ import annotations
@@ -94,9 +97,24 @@ def _stop_sensor(base: str, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def ics(tmp_path_factory) -> Path:
-    """A 400-person synthetic ICS (two monthly extracts) plus a third gp extract that breaks
-    the gp.patients suite (sex codes outside the allowed set), every date registered."""
+def reports_port() -> int:
+    return _free_port()
+
+
+def _env(data: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "PHM_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home"),
+           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "true", **extra}
+    env.setdefault("PHM_PSEUDO_KEY", "DEMO-KEY-synthetic-data-only-not-a-secret")
+    env.pop("PHM_LANDING_DIR", None)
+    env.pop("PHM_ALERT_WEBHOOK_URL", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def ics(tmp_path_factory, reports_port: int) -> Path:
+    """A 400-person synthetic ICS (two monthly extracts) built end to end by `make run`'s
+    module (releases, dbt docs), plus a third gp extract that breaks the gp.patients suite
+    (sex codes outside the allowed set), every date registered."""
     from dagster_project.lib.zones import Zones
     from dagster_project.sources.landing import discover_extracts
     from dagster_project.sources.partitions import PARTITIONS
@@ -105,15 +123,21 @@ def ics(tmp_path_factory) -> Path:
 
     data = tmp_path_factory.mktemp("ui") / "data"
     generate(GeneratorConfig(persons=400, seed=11, extracts=2, out=data))
+    home = data / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    built = subprocess.run([sys.executable, "-m", "dagster_project.run"], cwd=REPO, text=True,
+                           env=_env(data, PHM_REPORTS_PORT=str(reports_port)),
+                           capture_output=True, timeout=1800)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "make_run.log").write_text(built.stdout + built.stderr)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     gp = data / "landing" / "gp"
     shutil.copytree(gp / GOOD, gp / BAD)
     patients = pl.read_csv(gp / BAD / "patients.csv", infer_schema=False)
     patients.with_columns(
         pl.when(pl.int_range(pl.len()) < 40).then(pl.lit("Q")).otherwise(pl.col("sex")).alias("sex")
     ).write_csv(gp / BAD / "patients.csv")
-    home = data / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     zones = Zones.at(data)
     # known partitions: the landing sensor has nothing new to launch, the test drives the runs
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -124,18 +148,18 @@ def ics(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dagster_dev(ics: Path):
-    """`dagster dev` on a free loopback port, in its own session; the group is killed after."""
+def dagster_dev(ics: Path, reports_port: int):
+    """`dagster dev` and the report server on free loopback ports, each in its own session
+    (as `make ui` starts them); the groups are killed after."""
     _require(CHROMIUM.exists(), "Debian chromium is not installed (scripts/install_system_deps.sh)")
     pytest.importorskip("playwright")
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "dagster_dev.log"
-    env = {**os.environ, "PHM_DATA_DIR": str(ics), "DAGSTER_HOME": str(ics / "dagster_home"),
-           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "true",
-           "PHM_DAGSTER_URL": f"http://127.0.0.1:{port}"}
-    env.pop("PHM_LANDING_DIR", None)
-    env.pop("PHM_ALERT_WEBHOOK_URL", None)
+    env = _env(ics, PHM_DAGSTER_URL=f"http://127.0.0.1:{port}", PHM_REPORTS_PORT=str(reports_port))
+    reports = subprocess.Popen(
+        [sys.executable, "-m", "dagster_project.ops.report_server"], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster)] if dagster.exists() else [sys.executable, "-m", "dagster"]
     with log.open("w") as out:
@@ -154,6 +178,7 @@ def dagster_dev(ics: Path):
         yield base, ics
     finally:
         _stop_process_group(process)
+        _stop_process_group(reports)
 
 
 def _stop_process_group(process: subprocess.Popen) -> None:
@@ -232,7 +257,7 @@ def test_ui_asset_graph_materialise_partition_and_failed_gate(dagster_dev):
 
             # 1. the asset graph: every group of the architecture
             page.goto(f"{base}/asset-groups", timeout=UI_TIMEOUT_MS)
-            for group in ("sources", "identity", "warehouse", "cohorts"):
+            for group in ("sources", "identity", "warehouse_marts", "cohorts"):
                 expect(page.get_by_role("button", name=group).first).to_be_visible()
             page.wait_for_timeout(2000)  # let the graph lay out
             # a locator handler only fires before an action, not before a screenshot:
@@ -251,7 +276,39 @@ def test_ui_asset_graph_materialise_partition_and_failed_gate(dagster_dev):
             shots["sources_group"] = ARTIFACTS / "02_sources_group.png"
             page.screenshot(path=shots["sources_group"])
 
-            # 2. materialise one good extract of gp.patients from the UI; it succeeds
+            # 2. a release: its gates are blocking checks of the project's partition, and
+            # its report opens from the asset's metadata link (served over HTTP)
+            page.goto(f"{base}/assets/cohorts/release?view=checks")
+            for gate in ("no_direct_identifiers", "small_numbers_suppressed"):
+                expect(page.get_by_text(gate).first).to_be_visible()
+            shots["release_checks"] = ARTIFACTS / "07_release_checks.png"
+            page.screenshot(path=shots["release_checks"])
+            page.goto(f"{base}/assets/cohorts/release")
+            report_link = page.locator("a[href*='/published/'][href$='/report.html']").first
+            report_link.wait_for()
+            assert report_link.get_attribute("href").startswith("http://127.0.0.1:")
+            with page.expect_popup() as popup:
+                report_link.click()
+            report = popup.value
+            report.wait_for_load_state()
+            expect(report.locator("body")).to_contain_text("Core20")
+            shots["release_report"] = ARTIFACTS / "08_release_report.png"
+            report.screenshot(path=shots["release_report"])
+            report.close()
+            # the dbt docs of a mart, from its metadata link (blank if opened from disk)
+            page.goto(f"{base}/assets/warehouse/dim_person")
+            docs_link = page.locator("a[href*='/warehouse/docs/index.html']").first
+            docs_link.wait_for()
+            with page.expect_popup() as popup:
+                docs_link.click()
+            docs = popup.value
+            expect(docs.get_by_text("dim_person").first).to_be_visible(timeout=60_000)
+            expect(docs.get_by_text("Columns").first).to_be_visible(timeout=60_000)
+            shots["dbt_docs"] = ARTIFACTS / "09_dbt_docs.png"
+            docs.screenshot(path=shots["dbt_docs"])
+            docs.close()
+
+            # 3. materialise one good extract of gp.patients from the UI; it succeeds
             good_run = _launch_partition(page, base, "raw/gp/patients", GOOD)
             assert _wait_for_run(home, good_run) == dg.DagsterRunStatus.SUCCESS
             page.goto(f"{base}/runs/{good_run}")
@@ -260,7 +317,7 @@ def test_ui_asset_graph_materialise_partition_and_failed_gate(dagster_dev):
             shots["run_success"] = ARTIFACTS / "03_run_success.png"
             page.screenshot(path=shots["run_success"])
 
-            # 3. the bad extract: the run fails at the gate and the UI shows the failed check
+            # 4. the bad extract: the run fails at the gate and the UI shows the failed check
             bad_run = _launch_partition(page, base, "raw/gp/patients", BAD)
             assert _wait_for_run(home, bad_run) == dg.DagsterRunStatus.FAILURE
             page.goto(f"{base}/runs/{bad_run}")
@@ -288,7 +345,7 @@ def test_ui_asset_graph_materialise_partition_and_failed_gate(dagster_dev):
         finally:
             browser.close()
 
-    # 4. the run-failure sensor wrote an alert naming the run, the asset and the check
+    # 5. the run-failure sensor wrote an alert naming the run, the asset and the check
     alert = _read_alerts(data, bad_run)
     assert alert["partition"] == BAD and "raw/gp/patients" in alert["assets"]
     gate = [c for c in alert["failed_checks"] if c["check"] == "gx_suite"]

@@ -274,3 +274,40 @@ def test_outreach_outcomes_feed_uptake_and_data_quality_return(published: Zones,
     runs = sorted(p.name for p in (published.published / "flu_vaccination").glob("????-??-??"))
     assert runs == [past, REFERENCE.isoformat()]
     assert json.loads((published.published / "flu_vaccination" / "latest.json").read_text())["rows"] > 0
+
+
+def test_release_gates_are_blocking_checks_of_the_partition(published: Zones, monkeypatch):
+    """The UI's checks tab shows each gate's verdict for the project; a failed gate fails the
+    step with that verdict (a blocking check), not a Python stack trace, and latest stays."""
+    import dagster as dg
+
+    from dagster_project.cohorts.assets import RELEASE, RELEASE_GATES, cohort_release
+    from dagster_project.resources import PlatformResource
+
+    resources = {"platform": PlatformResource(data_dir=str(published.data_dir))}
+    ok = dg.materialize([cohort_release], partition_key="dpp", resources=resources)
+    evaluations = {e.check_name: e for e in ok.get_asset_check_evaluations()}
+    assert set(evaluations) == set(RELEASE_GATES) and all(e.passed for e in evaluations.values())
+    assert {e.partition for e in evaluations.values()} == {"dpp"}
+
+    before = (published.published / "dpp" / "latest.json").read_text()
+    real = publish.run_gates
+
+    def leaky(*args, **kwargs):
+        return [publish.GateResult(g.gate, False, "3 summary row(s) show a count 1-7")
+                if g.gate == "small_numbers_suppressed" else g for g in real(*args, **kwargs)]
+
+    monkeypatch.setattr(publish, "run_gates", leaky)
+    blocked = dg.materialize([cohort_release], partition_key="dpp", resources=resources,
+                             raise_on_error=False)
+    assert not blocked.success
+    failed = [e for e in blocked.get_asset_check_evaluations() if not e.passed]
+    assert [e.check_name for e in failed] == ["small_numbers_suppressed"]
+    assert failed[0].asset_key == RELEASE and failed[0].partition == "dpp"
+    assert "count 1-7" in failed[0].metadata["verdict"].value
+    error = blocked.get_step_failure_events()[0].step_failure_data.error
+    assert "blocking asset check failed" in error.message and "small_numbers_suppressed" in error.message
+    assert "ReleaseBlocked" not in (error.cls_name or "")
+    assert not blocked.asset_materializations_for_node("cohorts__release")
+    assert (published.published / "dpp" / "latest.json").read_text() == before
+

@@ -38,17 +38,28 @@ def defs():
 # --- wiring -----------------------------------------------------------------------------
 
 
-def test_schedules_sensors_and_jobs_of_the_refresh_chain(defs):
-    assert defs.resolve_schedule_def("monthly_full_refresh").job_name == "refresh_warehouse"
+def test_sensors_and_jobs_of_the_refresh_chain(defs):
     for name in ("downstream_refresh", "alert_on_run_failure", "landing_sensor"):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+    assert isinstance(defs.resolve_sensor_def("downstream_refresh"), dg.AutomationConditionSensorDefinition)
     refresh = defs.resolve_job_def("refresh_warehouse")
     keys = {k.to_user_string() for k in refresh.asset_layer.selected_asset_keys}
     assert {"identity/person_index", "identity/pseudo_keys", "warehouse/dim_person"} <= keys
     assert "identity/linkage_model" not in keys  # trained on demand only
     graph = defs.resolve_asset_graph()
-    if any(graph.get(k).group_name == "cohorts" for k in graph.get_all_asset_keys()):
-        assert defs.resolve_schedule_def("weekly_republish_cohorts").job_name == "publish_cohorts"
+    for key in graph.get_all_asset_keys():
+        node, name = graph.get(key), key.to_user_string()
+        if name == "identity/linkage_model" or name.startswith("raw/"):
+            assert node.automation_condition is None, name  # on demand / the landing sensor
+        else:  # identity, warehouse and cohorts follow their upstream, set once by group
+            assert node.automation_condition is not None, name
+            assert "chain_idle" in str(node.automation_condition.get_label() or "") or \
+                any(c.name == "chain_idle" for c in _leaves(node.automation_condition)), name
+
+
+def _leaves(condition):
+    children = condition.children
+    return [condition] if not children else [leaf for c in children for leaf in _leaves(c)]
 
 
 def test_pools_retries_freshness_and_owners_are_applied(defs):
@@ -60,7 +71,7 @@ def test_pools_retries_freshness_and_owners_are_applied(defs):
         if key.startswith("raw/"):
             _, source, table = key.split("/")
             assert op.pool == raw_pool(source, table) and op.retry_policy == TRANSIENT_RETRY
-        elif node.group_name == "warehouse":
+        elif node.group_name.startswith("warehouse"):
             assert op.pool == WAREHOUSE_POOL and op.retry_policy == TRANSIENT_RETRY
             assert node.freshness_policy is not None
         elif node.group_name == "identity" and key != "identity/contact_details":
@@ -132,7 +143,8 @@ def test_run_failure_sensor_writes_the_alert_and_posts_the_webhook(zones, webhoo
         failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
         context = dg.build_run_status_sensor_context(
             sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=instance,
-            dagster_run=result.dagster_run).for_run_failure()
+            dagster_run=result.dagster_run,
+            resources={"platform": PlatformResource(data_dir=str(zones.data_dir))}).for_run_failure()
         alerts.alert_on_run_failure(context)
 
     lines = (zones.data_dir / "alerts" / "alerts.jsonl").read_text().splitlines()
@@ -158,33 +170,48 @@ def test_a_webhook_that_is_down_never_stops_the_alert(tmp_path):
     assert json.loads((tmp_path / "alerts.jsonl").read_text())["run_id"] == "r1"
 
 
-# --- the downstream refresh sensor ---------------------------------------------------------
+# --- declarative automation of the chain -------------------------------------------------
 
 
-def test_downstream_refresh_links_and_builds_once_after_new_extracts(defs, zones, monkeypatch, tmp_path):
-    sensor = defs.resolve_sensor_def("downstream_refresh")
-    refresh_keys = defs.resolve_job_def("refresh_warehouse").asset_layer.selected_asset_keys
+def test_automation_links_and_builds_once_after_new_extracts_then_publishes(defs, zones, monkeypatch, tmp_path):
+    from dagster._core.test_utils import create_run_for_test
+
+    monkeypatch.setenv("PHM_DATA_DIR", str(zones.data_dir))
+    refresh_keys = set(defs.resolve_job_def("refresh_warehouse").asset_layer.selected_asset_keys)
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
-        def tick():
-            return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        cursor = None
 
-        assert tick().skip_message  # nothing ingested yet: nothing to refresh
+        def tick():
+            nonlocal cursor
+            result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+            cursor = result.cursor
+            return {k for k in refresh_keys | set(defs.resolve_asset_graph().get_all_asset_keys())
+                    if result.get_num_requested(k)}, result
+
+        assert tick()[0] == set()  # nothing ingested yet: nothing to refresh
         write_landing(zones, "gp", "patients", "2026-10-01", patients_frame())
         instance.add_dynamic_partitions(PARTITIONS["gp"].name, ["2026-10-01"])
         assert dg.materialize([a for a in RAW_ASSETS if a.key == PATIENTS], partition_key="2026-10-01",
-                              instance=instance,
-                              resources={"platform": PlatformResource(data_dir=str(zones.data_dir))}).success
-        requests = tick().run_requests
-        assert [r.job_name for r in requests] == ["refresh_warehouse"]
-        # the refresh ran: everything it builds is newer than the raw zone
-        for key in refresh_keys:
+                              instance=instance, resources={"platform": PlatformResource()}).success
+        # while any run of the chain is queued or in flight, nothing is requested
+        busy = create_run_for_test(instance, job_name="ingest_acute", status=dg.DagsterRunStatus.STARTED)
+        assert tick()[0] == set()
+        instance.report_run_canceled(busy)
+        requested, _ = tick()
+        assert {"identity/person_records", "identity/person_index", "identity/pseudo_keys",
+                "warehouse/dim_person"} <= {k.to_user_string() for k in requested}
+        assert requested <= refresh_keys  # one run: link and build; not the model, not the releases
+        assert tick()[0] == set()  # one run per upstream state: not requested again
+        # the refresh ran: the releases follow, one run per Protect NoW project
+        for key in requested:
             instance.report_runless_asset_event(dg.AssetMaterialization(key))
-        after = tick()
-        assert all(r.job_name != "refresh_warehouse" for r in after.run_requests)
-        published = [r for r in after.run_requests if r.job_name == "publish_cohorts"]
-        if published:  # the cohorts group exists: one run per Protect NoW project
-            assert len({r.partition_key for r in published}) == len(published)
+        _, result = tick()
+        release = dg.AssetKey(["cohorts", "release"])
+        if release in defs.resolve_asset_graph().get_all_asset_keys():
+            from dagster_project.cohorts.assets import PROJECTS
+
+            assert result.get_requested_partitions(release) == set(PROJECTS)
 
 
 def test_failing_dbt_tests_are_not_retried_but_errors_are():

@@ -301,7 +301,8 @@ def test_translator_maps_sources_to_raw_and_identity_assets():
         "raw/community/contacts", "raw/social_care/clients", "raw/reference/practices",
         "raw/outreach/outcomes",
         "identity/pseudo_keys", "identity/opt_outs"}
-    assert set(assets.group_names_by_key.values()) == {"warehouse"}
+    assert set(assets.group_names_by_key.values()) == {  # grouped by dbt layer
+        "warehouse_staging", "warehouse_intermediate", "warehouse_marts", "warehouse_seeds"}
     checks = list(assets.check_specs)
     assert len(checks) > 100
     assert any(c.blocking for c in checks)
