@@ -133,7 +133,7 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(postgre
 
 
 def _schedule_origin():
-    """The remote origin of `monthly_full_refresh` in the `phm` code location."""
+    """The remote origin of `monthly_ingest_gp` in the `phm` code location."""
     from dagster._core.remote_origin import (
         InProcessCodeLocationOrigin,
         RemoteInstigatorOrigin,
@@ -144,4 +144,4 @@ def _schedule_origin():
     location = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="dagster_project.definitions", working_directory=str(REPO)),
         location_name="phm")
-    return RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), "monthly_full_refresh")
+    return RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), "monthly_ingest_gp")
