@@ -40,14 +40,17 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
         runs = instance.get_runs()
         sources = len({s.source for s in load_registry().values()})
         # the named jobs of the Definitions (as the UI and the automation sensor run them):
-        # one ingest run per source and extract, one refresh_warehouse (link + dbt build) and
-        # one publish_cohorts run per Protect NoW project; never an ad hoc asset job
+        # one ingest run per source and extract, one refresh_warehouse (link + dbt build),
+        # one publish_cohorts run per Protect NoW project and one publish_projection; never an
+        # ad hoc asset job
         from dagster_project.cohorts.registry import load_projects
 
         projects = list(load_projects())
         jobs = sorted(r.job_name for r in runs)
         assert jobs.count("refresh_warehouse") == 1 and jobs.count("publish_cohorts") == len(projects)
-        assert len(runs) == 3 * sources + 1 + len(projects) and not any(j.startswith("__") for j in jobs)
+        projection = jobs.count("publish_projection")  # the projection report, when that group exists
+        assert len(runs) == 3 * sources + 1 + len(projects) + projection
+        assert not any(j.startswith("__") for j in jobs)
         assert all(r.is_success for r in runs)
         # every asset make run touches shows as materialised, the model in use included
         assert instance.get_latest_materialization_event(dg.AssetKey(["identity", "linkage_model"]))

@@ -70,3 +70,10 @@ def test_asset_graph_matches_the_reviewed_snapshot():
     assert current == recorded, (
         "the asset graph changed: review the difference and regenerate the snapshot with "
         "PHM_UPDATE_SNAPSHOT=1 .venv/bin/python -m pytest -q tests/unit/test_asset_graph_snapshot.py")
+
+
+def test_the_code_location_holds_exactly_one_definitions():
+    """`dagster dev` refuses a module with two Definitions objects at module scope."""
+    import dagster_project.definitions as module
+
+    assert [name for name, value in vars(module).items() if isinstance(value, dg.Definitions)] == ["defs"]
