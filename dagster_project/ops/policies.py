@@ -101,6 +101,7 @@ OWNERS_BY_GROUP = {
     WAREHOUSE_GROUP: ["team:analytics"],
     COHORTS_GROUP: ["team:population-health"],
     PROJECTION_GROUP: ["team:population-health"],
+    "risk": ["team:analytics"],  # risk_model: the risk coefficients refit (warehouse/calibration.py)
 }
 
 

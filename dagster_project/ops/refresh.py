@@ -35,6 +35,7 @@ from dagster_project.ops.policies import (
     PROJECTION_GROUP,
     SOURCES_GROUP,
     WAREHOUSE_GROUP,
+    area,
 )
 
 REFRESH_WAREHOUSE_JOB = "refresh_warehouse"
@@ -56,7 +57,8 @@ def cohorts_partitions(assets: Iterable[dg.AssetsDefinition]) -> dg.PartitionsDe
 def build_refresh(assets: Sequence[dg.AssetsDefinition]):
     """The named jobs of the chain and the automation sensor. Returns (jobs, sensors)."""
     groups = {g for a in assets for g in a.group_names_by_key.values()}
-    warehouse = dg.AssetSelection.key_prefixes([WAREHOUSE_GROUP])  # every dbt layer group
+    # every dbt layer group (warehouse_staging, ...); not other assets under warehouse/
+    warehouse = dg.AssetSelection.groups(*sorted(g for g in groups if area(g) == WAREHOUSE_GROUP))
     refresh_selection = (dg.AssetSelection.groups(IDENTITY_GROUP) - dg.AssetSelection.assets(MODEL_KEY)
                          | warehouse)
     jobs = [dg.define_asset_job(

@@ -18,7 +18,12 @@ import pytest
 
 from dagster_project.ops import alerts
 from dagster_project.ops.concurrency import IDENTITY_POOL, WAREHOUSE_POOL, raw_pool
-from dagster_project.ops.policies import TRANSIENT_RETRY, raise_unless_dbt_succeeded
+from dagster_project.ops.policies import (
+    AUTOMATION_BY_GROUP,
+    TRANSIENT_RETRY,
+    area,
+    raise_unless_dbt_succeeded,
+)
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.partitions import PARTITIONS
@@ -49,9 +54,10 @@ def test_sensors_and_jobs_of_the_refresh_chain(defs):
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node, name = graph.get(key), key.to_user_string()
-        if name == "identity/linkage_model" or name.startswith("raw/"):
+        if name == "identity/linkage_model" or name.startswith("raw/") \
+                or area(node.group_name) not in AUTOMATION_BY_GROUP:
             assert node.automation_condition is None, name  # on demand / the landing sensor
-        else:  # identity, warehouse and cohorts follow their upstream, set once by group
+        else:  # identity, warehouse, cohorts, projection follow their upstream, set once by group
             assert node.automation_condition is not None, name
             assert "chain_idle" in str(node.automation_condition.get_label() or "") or \
                 any(c.name == "chain_idle" for c in _leaves(node.automation_condition)), name
