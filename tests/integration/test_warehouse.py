@@ -150,6 +150,30 @@ def test_risk_is_validated_out_of_time_against_age_and_sex(warehouse: Zones):
 
 
 @pytest.mark.slow
+def test_refit_asset_writes_coefficients_and_time_split_report(warehouse: Zones):
+    import json
+
+    import dagster as dg
+
+    from dagster_project.resources import PlatformResource
+    from dagster_project.warehouse.calibration import risk_coefficients_refit
+
+    result = dg.materialize([risk_coefficients_refit], resources={
+        "platform": PlatformResource(data_dir=str(warehouse.data_dir), landing_dir=str(warehouse.landing))})
+    assert result.success
+    coefficients = pl.read_csv(warehouse.warehouse / "risk_coefficients_refit.csv",
+                               schema_overrides={"level": pl.String})
+    seed = pl.read_csv(Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "parameters" / "risk_coefficients.csv",
+                       schema_overrides={"level": pl.String})
+    assert coefficients.select("term", "level").sort("term", "level").equals(seed.select("term", "level").sort("term", "level"))
+    report = json.loads((warehouse.warehouse / "risk_coefficients_refit.json").read_text())
+    assert set(report["time_split"]) == {"refit", "seed_in_use", "age_sex_only"}
+    assert report["evaluation_as_of"] == dt.date(REFERENCE.year - 1, REFERENCE.month, REFERENCE.day).isoformat()
+    metadata = result.asset_materializations_for_node("warehouse__risk_coefficients_refit")[0].metadata
+    assert metadata["time_split_auc_seed"].value == report["time_split"]["seed_in_use"]["auc"]
+
+
+@pytest.mark.slow
 def test_risk_frailty_is_calibrated_within_period(warehouse: Zones):
     """Frailty coding matures, so the model's frailty band is a within-period rank: in both
     windows the shares of the 65+ in moderate/severe stay near the eFI's 15%."""
