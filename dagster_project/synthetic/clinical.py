@@ -72,14 +72,6 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
     female = people["sex"].to_numpy() == "F"
     q = people["imd_quintile"].to_numpy().astype(float)
     has: dict[str, np.ndarray] = {}
-    # Prevalence is a QOF figure among the *living* registered population at the reference
-    # date, but some people generated here die before it (timeline.assign_deaths: Gompertz
-    # by age, raised by frailty). For conditions of the very old and frail
-    # (C.CONDITION_MORTALITY_RR) each person's risk is weighted by 1 / P(survive) and the
-    # target scaled to the expected survivors, so the expected living prevalence lands on the
-    # QOF figure; without it dementia came out ~40% low.
-    a, b = C.MORTALITY_GOMPERTZ
-    survive = np.exp(-np.minimum(np.exp(a + b * age), 0.6) * C.ACTIVITY_HISTORY_YEARS)
     for cond in C.CONDITIONS:
         rr = interp_knots(age, cond.age_knots) * np.where(female, cond.female_rr, 1.0)
         rr = rr * dep_factor(q, cond.dep_ratio)
@@ -90,14 +82,8 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
             for ex in C.NDH_EXCLUDES:
                 eligible &= ~has[ex]
         rr = np.where(eligible, rr, 0.0)
-        if cond.name in C.CONDITION_MORTALITY_RR:
-            # people with the condition die faster (frailty, multimorbidity in assign_deaths)
-            surv = survive ** C.CONDITION_MORTALITY_RR[cond.name]
-            target = cond.prevalence * survive[eligible].sum()
-            p = np.minimum(rr / surv * target / max(rr.sum(), 1e-9), 0.95)
-        else:
-            target = cond.prevalence * (eligible.sum() if cond.min_age else n)
-            p = np.minimum(rr * target / max(rr.sum(), 1e-9), 0.95)
+        target = cond.prevalence * (eligible.sum() if cond.min_age else n)
+        p = np.minimum(rr * target / max(rr.sum(), 1e-9), 0.95)
         has[cond.name] = rng.random(n) < p
     # type 1 and type 2 are exclusive
     has["diabetes_t2"] &= ~has["diabetes_t1"]
@@ -230,15 +216,6 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
         diag[cond.name] = full
         cl_codes = pick_codes(codes, cond.cluster, cond.include, cond.exclude)
         ev.add(who, d, draw(cl_codes, who.size, rng))
-        # a later episode of a relapsing condition is coded again (QOF DEP004 counts the
-        # latest episode since 2006-04-01, so a first episode long ago alone drops out)
-        share = C.RECURRENT_EPISODES.get(cond.name, 0.0)
-        if share:
-            again = who[rng.random(who.size) < share]
-            lo2 = np.maximum(d[np.searchsorted(who, again)], day(C.RECURRENCE_FROM))
-            span2 = np.maximum(ref[again] - lo2, 0)
-            ev.add(again, lo2 + (rng.random(again.size) * span2).astype(np.int64),
-                   draw(cl_codes, again.size, rng))
         if cond.resolved_cluster:
             res = who[rng.random(who.size) < cond.resolved_share]
             span = ref[res] - diag[cond.name][res]

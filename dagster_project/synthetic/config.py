@@ -227,12 +227,9 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("cancer", 0.035, ((0, 0.02), (30, 0.1), (50, 0.6), (65, 1.5), (75, 2.4),
               (90, 2.6)), "C19CAN_COD", dep_ratio=1.0,
               include="(?i)malignant neoplasm|carcinoma", onset_min_age=20),
-    # living prevalence at the reference date ~0.7% of all ages, as England's QOF dementia register
     Condition("dementia", 0.008, ((0, 0), (55, 0.03), (65, 0.2), (75, 1.0), (80, 2.5),
               (85, 5.0), (95, 9.0)), "DEM_COD", dep_ratio=1.2, female_rr=1.4,
               include="(?i)dementia|alzheimer", onset_min_age=55),
-    # with re-coded later episodes (RECURRENT_EPISODES) the QOF DEP004 register (latest
-    # episode since 2006, not resolved, 18+) lands at ~12% of living adults (QOF 2023/24: 13.2%)
     Condition("depression", 0.13, ((0, 0), (16, 0.6), (25, 1.0), (45, 1.15), (65, 0.9),
               (85, 0.8)), "DEPR_COD", dep_ratio=1.7, female_rr=1.8, min_age=16,
               include="(?i)depress", resolved_cluster="DEPRES_COD", resolved_share=0.05,
@@ -253,13 +250,6 @@ CONDITIONS: tuple[Condition, ...] = (
               "IMMDX_COD", dep_ratio=1.0, include="(?i)immunodeficien|transplant|HIV|"
               "asplenia|immunosuppress", onset_min_age=0),
 )
-# Relapsing conditions: share of people with a later episode coded again, dated after the
-# first and on/after RECURRENCE_FROM (QOF DEP004 reads the latest episode since 2006-04-01).
-RECURRENT_EPISODES = {"depression": 0.8}
-RECURRENCE_FROM = dt.date(2006, 4, 1)
-# Mortality relative to people of the same age (frailty and multimorbidity raise the hazard in
-# timeline.assign_deaths), used to set prevalence among the living at the reference date.
-CONDITION_MORTALITY_RR = {"dementia": 3.0}
 # Mutually exclusive: a person with diabetes cannot also carry NDH.
 NDH_EXCLUDES = ("diabetes_t1", "diabetes_t2")
 
