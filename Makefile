@@ -25,6 +25,7 @@ install: $(STAMP)
 run: install  ## generate the synthetic ICS if landing is empty, materialise everything, summarise
 	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
 	@$(VENV)/bin/dbt parse --quiet --project-dir dbt --profiles-dir dbt
+	@$(PY) -m dagster_project.ops.concurrency  # a run killed last time keeps no pool slot
 	@$(PY) -m dagster_project.run
 
 test: install  ## the whole suite, slow end-to-end tests included (what CI runs)

@@ -14,6 +14,11 @@ waits while another run holds it, so:
 
 from __future__ import annotations
 
+import os
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
 WAREHOUSE_POOL = "duckdb_warehouse"
 IDENTITY_POOL = "identity_zone"
 
@@ -21,3 +26,95 @@ IDENTITY_POOL = "identity_zone"
 def raw_pool(source: str, table: str) -> str:
     """The pool of one raw table: its extract dates publish one at a time."""
     return f"raw_{source}_{table}"
+
+
+# --------------------------------------------------------------------------- dead runs
+# A run killed outright (SIGKILL, OOM killer, a reboot) never reports its end: it stays
+# STARTED and keeps its pool slots, and every later run of the pool waits forever ("step
+# still blocked by limit for pool ..."). The default run launcher cannot health-check its
+# run workers, so Dagster's run monitoring does not notice; freeing slots after a run ends
+# (`free_slots_after_run_end_seconds`, deploy/dagster.yaml) only helps once it has ended.
+# Here: a run whose executing processes are all gone is marked failed and its slots freed.
+
+ACTIVE = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
+_EXECUTING = {DagsterEventType.RUN_START, DagsterEventType.STEP_START, DagsterEventType.STEP_WORKER_STARTED}
+
+
+def pid_alive(pid: int) -> bool:
+    """True while a process with this id exists on this host and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def executing_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
+    """Processes that started executing the run (its run worker and step workers)."""
+    pids = set()
+    for record in instance.get_records_for_run(run_id).records:
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.event_type in _EXECUTING and event.pid:
+            pids.add(int(event.pid))
+    return pids
+
+
+def recover_dead_runs(instance: dg.DagsterInstance, alive=pid_alive) -> list[str]:
+    """Fail runs whose processes are all dead and free every slot a finished run still holds.
+
+    Returns the ids of the runs recovered. Safe to call at any time: a live run keeps its
+    slots; a run not yet executing (no RUN_START) is left to run monitoring's start timeout.
+    Process ids are checked on this host: for the single-host deployment (the default run
+    launcher); a multi-host launcher (Kubernetes, Docker) health-checks its own workers.
+    """
+    recovered = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=list(ACTIVE))):
+        pids = executing_pids(instance, run.run_id)
+        if not pids or any(alive(p) for p in pids):
+            continue
+        instance.report_run_failed(
+            run, message=f"run worker process(es) {sorted(pids)} died without reporting (killed?); "
+            "marked failed and its pool slots freed by recover_dead_runs")
+        recovered.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        holding = storage.get_concurrency_run_ids()
+        if holding:
+            finished = instance.get_runs(filters=dg.RunsFilter(run_ids=list(holding)))
+            for run in finished:
+                if run.is_finished:
+                    storage.free_concurrency_slots_for_run(run.run_id)
+    return recovered
+
+
+@dg.sensor(
+    name="free_slots_of_dead_runs",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks runs whose processes died (killed, out of memory) as failed and frees "
+    "their pool slots, so the next run of the pool does not wait forever.",
+)
+def free_slots_of_dead_runs(context: dg.SensorEvaluationContext):
+    recovered = recover_dead_runs(context.instance)
+    if recovered:
+        context.log.warning(f"recovered {len(recovered)} dead run(s): {recovered}")
+    return dg.SkipReason(f"recovered {len(recovered)} dead run(s)")
+
+
+def main() -> int:
+    """`python -m dagster_project.ops.concurrency`: recover dead runs of $DAGSTER_HOME (make run)."""
+    with dg.DagsterInstance.get() as instance:
+        recovered = recover_dead_runs(instance)
+    if recovered:
+        print(f"recovered {len(recovered)} dead run(s) and freed their pool slots: {recovered}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from dagster_project.ops.alerts import alert_on_run_failure
+from dagster_project.ops.concurrency import free_slots_of_dead_runs
 from dagster_project.ops.policies import apply_operational_policies
 from dagster_project.ops.refresh import build_refresh
 
@@ -20,4 +21,4 @@ __all__ = ["apply_operational_policies", "operations"]
 def operations(assets: Sequence[dg.AssetsDefinition]) -> dg.Definitions:
     """The operational pieces for this asset graph (chain jobs, automation and alert sensors)."""
     jobs, sensors = build_refresh(assets)
-    return dg.Definitions(jobs=jobs, sensors=[*sensors, alert_on_run_failure])
+    return dg.Definitions(jobs=jobs, sensors=[*sensors, alert_on_run_failure, free_slots_of_dead_runs])
