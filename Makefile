@@ -7,12 +7,20 @@ STAMP := $(VENV)/.installed
 
 export PHM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(PHM_DATA_DIR)/dagster_home
-# Demo only: a clearly labelled key for synthetic data. Set your own for real data.
-export PHM_PSEUDO_KEY ?= DEMO-KEY-synthetic-data-only-not-a-secret
+# Demo only: a clearly labelled public key, set ONLY for the synthetic demo: a data directory
+# holding the generator's ground truth (truth/people.parquet), or one with an empty landing
+# zone (where `make run` generates the demo). Any other data directory needs your own
+# PHM_PSEUDO_KEY; the code refuses the demo key there too (linkage/pseudonymise.py).
+DEMO_PSEUDO_KEY := DEMO-KEY-synthetic-data-only-not-a-secret
+ifeq ($(origin PHM_PSEUDO_KEY),undefined)
+ifneq ($(or $(wildcard $(PHM_DATA_DIR)/truth/people.parquet),$(if $(wildcard $(PHM_DATA_DIR)/landing/*),,empty)),)
+export PHM_PSEUDO_KEY := $(DEMO_PSEUDO_KEY)
+endif
+endif
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: install run test test-fast ui bench lint clean-data
+.PHONY: install run test test-fast ui bench lint clean-data print-pseudo-key
 
 $(STAMP): pyproject.toml
 	@echo "installing the Python environment into $(VENV) (first time: about 2-5 minutes)"
@@ -56,3 +64,6 @@ lint: install
 
 clean-data:
 	rm -rf $(PHM_DATA_DIR)
+
+print-pseudo-key:  ## which key make would use here (a test reads it; never print a real one)
+	@case "$$PHM_PSEUDO_KEY" in DEMO-KEY*|"") echo "$$PHM_PSEUDO_KEY";; *) echo "(your own key)";; esac

@@ -59,4 +59,7 @@ class PseudonymisationKey(dg.ConfigurableResource):
     key: str
 
     def as_bytes(self) -> bytes:
-        return require_key(self.key)
+        try:
+            return require_key(self.key)
+        except ValueError as exc:  # a missing, short or demo key is permanent: never retried
+            raise dg.Failure(description=str(exc), allow_retries=False) from None

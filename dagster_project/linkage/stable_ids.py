@@ -11,27 +11,42 @@ inherits the previous id that most of its records carried:
   cluster holding most of them; the other clusters get new ids;
 - a cluster of only new records gets a new id.
 
-Ids are `P` + 10 digits, never reused: new ids continue from the highest id ever issued.
+Ids are opaque: `P` + 16 random hex digits (64 bits from the operating system's CSPRNG),
+never reused (a new id is drawn again if it was ever issued). Sequential ids made every
+pseudo id reversible by anyone holding the key: hash P0000000001, P0000000002, ... and
+compare (0.15 s for a whole ICS). Random ids carry no order and cannot be enumerated.
 """
 
 from __future__ import annotations
+
+import secrets
 
 import polars as pl
 
 KEY = ["source", "table", "practice_code", "record_id"]
 ID_PREFIX = "P"
+ID_HEX = 16
 
 
-def _format_ids(numbers: pl.Expr) -> pl.Expr:
-    return pl.lit(ID_PREFIX) + numbers.cast(pl.Utf8).str.zfill(10)
-
-
-def highest_issued(previous: pl.DataFrame | None, changes: pl.DataFrame | None = None) -> int:
-    ids = []
+def issued_ids(previous: pl.DataFrame | None, changes: pl.DataFrame | None = None) -> set[str]:
+    """Every person id ever issued (current, and merged/retired ones in the change log)."""
+    ids: set[str] = set()
     for frame, col in ((previous, "person_id"), (changes, "person_id"), (changes, "other_person_id")):
         if frame is not None and frame.height and col in frame.columns:
-            ids.append(frame.select(pl.col(col).str.slice(len(ID_PREFIX)).cast(pl.Int64, strict=False).max()).item() or 0)
-    return max(ids, default=0)
+            ids.update(frame[col].drop_nulls().to_list())
+    return ids
+
+
+def new_ids(n: int, taken: set[str]) -> list[str]:
+    """n fresh opaque ids, none of them in `taken`."""
+    out: list[str] = []
+    seen = set(taken)
+    while len(out) < n:
+        candidate = ID_PREFIX + secrets.token_hex(ID_HEX // 2)
+        if candidate not in seen:
+            seen.add(candidate)
+            out.append(candidate)
+    return out
 
 
 def assign_stable_ids(
@@ -42,7 +57,7 @@ def assign_stable_ids(
     """`current` (KEY + cluster_id) -> (KEY + person_id, change events of this refresh)."""
     if previous is None or previous.height == 0:
         previous = pl.DataFrame(schema={**{k: pl.Utf8 for k in KEY}, "person_id": pl.Utf8})
-    start = highest_issued(previous, changes)
+    taken = issued_ids(previous, changes)
     joined = current.join(
         previous.select(*KEY, pl.col("person_id").alias("prev_id")), on=KEY, how="left", nulls_equal=True
     )
@@ -78,10 +93,11 @@ def assign_stable_ids(
         .agg(pl.min_horizontal(pl.concat_str([pl.col(k).fill_null("") for k in KEY], separator="|")).min().alias("_first"))
         .join(kept, on="cluster_id", how="left")
     )
-    fresh = clusters.filter(pl.col("prev_id").is_null()).sort("_first").with_row_index("_n", offset=start + 1)
+    fresh = clusters.filter(pl.col("prev_id").is_null()).sort("_first")
+    fresh = fresh.with_columns(pl.Series("person_id", new_ids(fresh.height, taken), dtype=pl.Utf8))
     ids = pl.concat([
         clusters.filter(pl.col("prev_id").is_not_null()).select("cluster_id", pl.col("prev_id").alias("person_id")),
-        fresh.select("cluster_id", _format_ids(pl.col("_n")).alias("person_id")),
+        fresh.select("cluster_id", "person_id"),
     ])
     assigned = joined.join(ids, on="cluster_id")
     return assigned.select(*KEY, "person_id"), _changes(assigned, previous)

@@ -46,8 +46,11 @@ def write_standin_identity(zones: Zones) -> tuple[Path, Path]:
     )
     zones.identity.mkdir(parents=True, exist_ok=True)
     keys_path = zones.identity / "pseudo_keys.parquet"
-    keys.select("source", "table", "practice_code", "record_id", "pseudo_id").write_parquet(
-        keys_path)
+    from dagster_project.linkage.pseudonymise import with_record_keys
+
+    keys = with_record_keys(keys.select("source", "table", "practice_code", "record_id", "pseudo_id"),
+                            STANDIN_KEY.encode())
+    keys.write_parquet(keys_path)
 
     registry = load_registry()
     opt = raw_zone.scan_published(zones.raw, registry["opt_out__national_data_opt_out"])

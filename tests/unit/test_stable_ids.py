@@ -1,8 +1,12 @@
 """Person ids stay put across refreshes; merges and splits are logged."""
 
+import re
+
 import polars as pl
 
 from dagster_project.linkage.stable_ids import assign_stable_ids
+
+OPAQUE = re.compile(r"^P[0-9a-f]{16}$")
 
 
 def _records(pairs):  # [(record_id, cluster_or_person)]
@@ -21,12 +25,23 @@ def _ids(assigned):
     return dict(zip(assigned["record_id"], assigned["person_id"]))
 
 
-def test_first_run_numbers_people_deterministically():
+def test_first_run_issues_opaque_ids():
     assigned, changes = assign_stable_ids(_records([("a", 7), ("b", 7), ("c", 3)]), None)
     ids = _ids(assigned)
     assert ids["a"] == ids["b"] != ids["c"]
-    assert set(ids.values()) == {"P0000000001", "P0000000002"}
+    assert all(OPAQUE.match(i) for i in ids.values())
     assert changes["event"].to_list() == ["created", "created"]
+
+
+def test_ids_are_not_sequential_or_enumerable():
+    records = _records([(f"r{i}", i) for i in range(2000)])
+    ids = sorted(assign_stable_ids(records, None)[0]["person_id"].to_list())
+    assert len(set(ids)) == 2000 and all(OPAQUE.match(i) for i in ids)
+    numbers = sorted(int(i[1:], 16) for i in ids)
+    gaps = {b - a for a, b in zip(numbers, numbers[1:])}
+    assert len(gaps) > 1900  # no constant step: knowing one id tells nothing of the next
+    again = sorted(assign_stable_ids(records, None)[0]["person_id"].to_list())
+    assert not set(ids) & set(again)  # not derived from the records: cannot be recomputed
 
 
 def test_unchanged_and_extended_people_keep_their_ids():
@@ -37,7 +52,7 @@ def test_unchanged_and_extended_people_keep_their_ids():
     ids = _ids(assigned)
     assert ids["a"] == ids["b"] == ids["d"] == "P0000000001"
     assert ids["c"] == "P0000000002"
-    assert ids["e"] == "P0000000003"  # new person: numbering continues, never reuses
+    assert OPAQUE.match(ids["e"]) and ids["e"] not in {"P0000000001", "P0000000002"}  # new person
     assert changes.filter(pl.col("event") != "created").height == 0
 
 
@@ -54,13 +69,13 @@ def test_split_keeps_the_id_with_the_majority_and_logs_the_move():
     assigned, changes = assign_stable_ids(_records([("a", 1), ("b", 1), ("c", 2)]), previous)
     ids = _ids(assigned)
     assert ids["a"] == ids["b"] == "P0000000005"
-    assert ids["c"] == "P0000000006"
+    assert OPAQUE.match(ids["c"])
     split = changes.filter(pl.col("event") == "split").row(0, named=True)
-    assert split["person_id"] == "P0000000006" and split["other_person_id"] == "P0000000005"
+    assert split["person_id"] == ids["c"] and split["other_person_id"] == "P0000000005"
 
 
 def test_retired_ids_are_logged_and_never_reissued():
     previous = _index([("a", "P0000000001"), ("z", "P0000000009")])
     assigned, changes = assign_stable_ids(_records([("a", 1), ("n", 2)]), previous)
-    assert _ids(assigned)["n"] == "P0000000010"
+    assert _ids(assigned)["n"] not in {"P0000000001", "P0000000009"}
     assert changes.filter(pl.col("event") == "retired")["person_id"].to_list() == ["P0000000009"]

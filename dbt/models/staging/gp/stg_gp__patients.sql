@@ -1,19 +1,19 @@
 -- GP patient records (newest snapshot on or before the reference date), identifiers removed:
 -- date of birth -> birth_month (first of the month); no names, NHS number, postcode,
--- phone or e-mail; the practice's patient_id -> pseudo_id and a hashed record key.
+-- phone or e-mail; the practice's patient_id -> pseudo_id and a keyed record key (HMAC, identity zone).
 with patients as (
     {{ published_snapshot('gp', 'patients') }}
 ),
 
 keys as (
-    select practice_code, record_id, pseudo_id
+    select practice_code, record_id, pseudo_id, record_key
     from {{ ref('stg_identity__pseudo_keys') }}
     where source_name = 'gp' and table_name = 'patients'
 )
 
 select
     keys.pseudo_id,
-    md5(patients.practice_code || ':' || patients.patient_id) as gp_record_key,
+    keys.record_key as gp_record_key,
     patients.practice_code,
     cast(date_trunc('month', patients.date_of_birth) as date) as birth_month,
     upper(patients.sex) as sex,

@@ -5,14 +5,14 @@ with registrations as (
 ),
 
 keys as (
-    select practice_code, record_id, pseudo_id
+    select practice_code, record_id, pseudo_id, record_key
     from {{ ref('stg_identity__pseudo_keys') }}
     where source_name = 'gp' and table_name = 'patients'
 )
 
 select
     keys.pseudo_id,
-    md5(registrations.practice_code || ':' || registrations.patient_id) as gp_record_key,
+    keys.record_key as gp_record_key,
     registrations.practice_code,
     registrations.registered_from as registration_start_date,
     registrations.registered_to as registration_end_date,
