@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dagster_project.cohorts import contacts, report, rules
+from dagster_project.cohorts import contacts, disclosure, report, rules
 from dagster_project.cohorts.registry import Project
 from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
@@ -46,7 +46,8 @@ from dagster_project.quality.gx_runner import load_suite, run_suite
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 AUDIT_LOG = "audit_log.jsonl"
 LATEST = "latest.json"
-SUPPRESSED = "suppressed"
+SUPPRESSED = disclosure.SUPPRESSED
+DISCLOSURE_FILE = "disclosure.json"
 COHORT_COLUMNS = ["project", "pseudo_id", "practice_code", "pcn_code", "stratum", "priority_rank",
                   "eligibility_group", "reasons", "reason_ids", "reference_date"]
 SUMMARY_DIMENSIONS = ["overall", "stratum", "practice_code", "pcn_code", "imd_quintile",
@@ -183,16 +184,17 @@ def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: in
         rows.append(joined.select(pl.lit(dimension).alias("dimension"), pl.col("group").cast(pl.String),
                                   pl.col("cohort").cast(pl.Int64), pl.col("population").cast(pl.Int64)))
     summary = pl.concat(rows).sort("dimension", "group")
-    small = lambda c: (pl.col(c) >= 1) & (pl.col(c) < suppress_below)  # noqa: E731
-    return summary.with_columns(
-        pl.when(small("cohort") | small("population")).then(pl.lit(SUPPRESSED))
-        .when(pl.col("population").is_null() | (pl.col("population") == 0)).then(pl.lit(""))
-        .otherwise((1000 * pl.col("cohort") / pl.col("population")).round(1).cast(pl.String))
-        .alias("cohort_per_1000"),
-        pl.when(small("cohort")).then(pl.lit(SUPPRESSED)).otherwise(pl.col("cohort").cast(pl.String)).alias("cohort"),
-        pl.when(small("population")).then(pl.lit(SUPPRESSED))
-        .otherwise(pl.col("population").cast(pl.String).fill_null("")).alias("population"),
-    ).select("dimension", "group", "cohort", "population", "cohort_per_1000")
+    # primary and secondary suppression: no hidden count can be derived from the totals or
+    # from another breakdown (practice in PCN, stratum in IMD quintile): cohorts/disclosure.py
+    published, _ = disclosure.suppress_summary(summary, suppress_below, summary_nesting(cohort, people))
+    return published
+
+
+def summary_nesting(cohort: pl.DataFrame, people: pl.DataFrame) -> dict:
+    """Which summary breakdowns nest in which (for disclosure control), per count column."""
+    columns = {d: {"imd_quintile": "imd_label"}.get(d, d) for d in SUMMARY_DIMENSIONS if d != "overall"}
+    labelled = [f if "imd_label" in f.columns else _labelled(f) for f in (cohort, people)]
+    return {"cohort": disclosure.nesting(labelled[0], columns), "population": disclosure.nesting(labelled[1], columns)}
 
 
 # --------------------------------------------------------------------------- gates
@@ -252,6 +254,12 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
     gates.append(GateResult("small_numbers_suppressed", leaked == 0,
                             f"{leaked} summary row(s) show a count 1-{project.suppress_below - 1}" if leaked
                             else f"counts 1-{project.suppress_below - 1} suppressed"))
+    found = disclosure.recoverable(summary, disclosure.read_equations(staging / DISCLOSURE_FILE))
+    gates.append(GateResult(
+        "no_suppressed_cell_recoverable", not found,
+        f"{len(found)} suppressed cell(s) derivable from totals or other breakdowns: "
+        + ", ".join(f"{c} {d}={g}" for c, d, g in sorted(found)) if found
+        else "no suppressed cell can be derived from the release (disclosure.json relations)"))
 
     mismatched = []
     for practice, rows in call_lists.items():
@@ -327,6 +335,8 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     ranked.select(COHORT_COLUMNS).write_parquet(staging / "cohort.parquet")
     evidence.write_parquet(staging / "evidence.parquet")
     summary.write_csv(staging / "summary.csv")
+    disclosure.write_equations(staging / DISCLOSURE_FILE,  # the relations the gate attacks
+                               disclosure.equations(summary, summary_nesting(ranked, population)))
 
     call_lists: dict[str, pl.DataFrame] = {}
     if project.direct_care and ranked.height:

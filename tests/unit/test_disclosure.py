@@ -1,0 +1,53 @@
+"""Suppressed cells cannot be recovered from totals or other breakdowns of a release."""
+
+import polars as pl
+
+from dagster_project.cohorts import disclosure
+
+
+def _summary(rows):
+    return pl.DataFrame(rows, schema={"dimension": pl.String, "group": pl.String,
+                                      "cohort": pl.Int64, "population": pl.Int64}, orient="row")
+
+
+def test_primary_suppression_alone_is_recovered_by_subtraction():
+    """Today's releases: one hidden practice, total shown: total minus the rest gives it back."""
+    published = pl.DataFrame({"dimension": ["overall", "practice_code", "practice_code"],
+                              "group": ["all", "A", "B"], "cohort": ["24", "20", "suppressed"],
+                              "population": ["", "", ""]})
+    assert disclosure.recoverable(published) == {("cohort", "practice_code", "B"): 4}
+
+
+def test_secondary_suppression_leaves_nothing_recoverable_across_breakdowns():
+    numeric = _summary([
+        ("overall", "all", 124, 1000),
+        ("practice_code", "A", 60, 500), ("practice_code", "B", 4, 100), ("practice_code", "C", 60, 400),
+        ("pcn_code", "N1", 64, 600), ("pcn_code", "N2", 60, 400),
+        ("core20", "Core20", 3, 50), ("core20", "not Core20", 121, 950),
+    ])
+    labelled = pl.DataFrame({"practice_code": ["A", "B", "C"], "pcn_code": ["N1", "N1", "N2"]})
+    nests = {c: disclosure.nesting(labelled, {"practice_code": "practice_code", "pcn_code": "pcn_code"})
+             for c in disclosure.COLUMNS}
+    published, eqs = disclosure.suppress_summary(numeric, 10, nests)
+    hidden = published.filter(pl.col("cohort") == "suppressed")["group"].to_list()
+    assert "B" in hidden and "Core20" in hidden
+    assert len(hidden) >= 4  # each primary cell has a complement in every relation it sits in
+    assert disclosure.recoverable(published, eqs) == {}
+    # the rates of every hidden count are hidden too (rate x population would give it back)
+    assert (published.filter(pl.col("cohort") == "suppressed")["cohort_per_1000"] == "suppressed").all()
+    # and without the nesting relation the attack would miss PCN - practice: the gate uses it
+    only_margins = disclosure.recoverable(published)
+    assert only_margins == {}
+
+
+def test_the_gate_finds_a_cell_recoverable_through_a_pcn():
+    published = pl.DataFrame({"dimension": ["overall", "practice_code", "practice_code", "practice_code",
+                                            "pcn_code", "pcn_code"],
+                              "group": ["all", "A", "B", "C", "N1", "N2"],
+                              "cohort": ["124", "60", "suppressed", "suppressed", "64", "60"],
+                              "population": [""] * 6})
+    eqs = [disclosure.Equation(("cohort", "pcn_code", "N1"), (("cohort", "practice_code", "A"),
+                                                              ("cohort", "practice_code", "B")))]
+    assert disclosure.recoverable(published) == {}  # two hidden cells in the practice margin
+    assert disclosure.recoverable(published, eqs) == {("cohort", "practice_code", "B"): 4,
+                                                      ("cohort", "practice_code", "C"): 60}
