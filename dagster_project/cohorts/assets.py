@@ -12,6 +12,7 @@ import polars as pl
 
 from dagster_project.cohorts import contacts, publish
 from dagster_project.cohorts.registry import load_projects
+from dagster_project.lib.audit_who import launched_by
 from dagster_project.ops.concurrency import IDENTITY_POOL, WAREHOUSE_POOL
 from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import PlatformResource
@@ -103,7 +104,8 @@ def gate_checks(gates: list[publish.GateResult], staged: str) -> list[dg.AssetCh
 def cohort_release(context: dg.AssetExecutionContext, platform: PlatformResource):
     project = PROJECTS[context.partition_key]
     try:
-        release = publish.publish_project(platform.zones, project, run_id=context.run_id)
+        release = publish.publish_project(platform.zones, project, run_id=context.run_id,
+                                              who=launched_by(context.run))
     except publish.ReleaseBlocked as blocked:
         # the verdict, not a stack trace: the failed blocking checks fail the step
         context.log.error(f"release of {project.id} blocked by its gates; latest unchanged; "

@@ -36,6 +36,7 @@ import polars as pl
 
 from dagster_project.cohorts import contacts, disclosure, report, rules
 from dagster_project.cohorts.registry import Project
+from dagster_project.lib.audit_who import who_from_tags
 from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
@@ -261,6 +262,12 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
         + ", ".join(f"{c} {d}={g}" for c, d, g in sorted(found)) if found
         else "no suppressed cell can be derived from the release (disclosure.json relations)"))
 
+    if call_lists:
+        missing = [k for k, v in approval(project, {}).items() if not v]
+        gates.append(GateResult("reidentification_approved", not missing,
+                                f"call lists without {missing} (projects.yaml release.approval)" if missing
+                                else "approval reference and purpose recorded"))
+
     mismatched = []
     for practice, rows in call_lists.items():
         expected = ranked.filter(pl.col("practice_code") == practice)["priority_rank"].sort().to_list()
@@ -311,13 +318,21 @@ def approved_practices(warehouse: Path) -> set[str]:
         con.close()
 
 
-def _who(run_id: str | None) -> dict:
-    return {"run_id": run_id, "user": os.environ.get("PHM_RELEASE_USER") or os.environ.get("USER") or "unknown"}
+def _who(run_id: str | None, who: dict | None = None) -> dict:
+    """Who released it: the run's user or OS account and its trigger (lib/audit_who.py)."""
+    return {"run_id": run_id, **(who or who_from_tags({}))}
+
+
+def approval(project: Project, who: dict) -> dict:
+    """Approval reference and purpose of a re-identification: the run's tags, else the registry."""
+    registered = (project.extra or {}).get("approval") or {}
+    return {"approval_ref": who.get("approval_ref") or registered.get("reference"),
+            "purpose": who.get("purpose") or registered.get("purpose")}
 
 
 # --------------------------------------------------------------------------- publish
 def publish_project(zones: Zones, project: Project, run_id: str | None = None,
-                    gate_hook=None) -> Release:
+                    gate_hook=None, who: dict | None = None) -> Release:
     """Build, gate and publish one project's release as of the warehouse's reference date.
 
     `gate_hook(gates) -> gates` lets a test force a gate failure. Raises ReleaseBlocked when
@@ -365,14 +380,14 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     manifest = {
         "project": project.id, "title": project.title, "run_date": run_date, "reference_date": run_date,
         "cohort_rows": ranked.height, "population": population.height, "core20_rows": core20,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_who(run_id),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_who(run_id, who),
         "gates": [asdict(g) for g in gates],
         "rules_off": rule_status["rules_off"], "campaign": rule_status["campaign"],
         "warnings": rule_status["warnings"], "rule_coverage": rule_status["coverage"],
         "files": {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()},
     }
     write_json_atomic(staging / "release.json", manifest)
-    base = {"when": manifest["created_at"], **_who(run_id), "project": project.id, "run_date": run_date}
+    base = {"when": manifest["created_at"], **_who(run_id, who), "project": project.id, "run_date": run_date}
 
     if failed:
         quarantine = root / ".failed" / f"{run_date}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S%f')}"
@@ -401,5 +416,6 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
                              "rows": release.call_list_rows, "path": str(final / "direct_care"),
                              "practices": sorted(call_lists),
                              "rows_by_practice": {p: r.height for p, r in call_lists.items()},
-                             "reidentified_from": "identity zone (pseudo_keys, contact_details)"})
+                             "reidentified_from": "identity zone (pseudo_keys, contact_details)",
+                             **approval(project, base)})
     return release

@@ -82,6 +82,7 @@ def load_projects(path: Path = REGISTRY_FILE) -> dict[str, Project]:
             max_cohort_share=float(release.get("max_cohort_share", 0.6)),
             suppress_below=int(release.get("suppress_below", 8)),
             direct_care=bool(release.get("direct_care", True)),
+            extra={"approval": dict(release.get("approval") or {})},
         )
     return projects
 

@@ -37,7 +37,8 @@ def os_user() -> str:
 def who_from_tags(tags: Mapping[str, str] | None) -> dict:
     """The `who` block of an audit record from a run's tags (empty tags: this process)."""
     tags = dict(tags or {})
-    person = next((tags[t] for t in USER_TAGS if tags.get(t)), None) or os.environ.get(USER_ENV)
+    person = next((tags[t] for t in USER_TAGS if tags.get(t)), None) or os.environ.get(USER_ENV) \
+        or os.environ.get("PHM_RELEASE_USER")
     schedule, sensor = tags.get("dagster/schedule_name"), tags.get("dagster/sensor_name")
     if schedule:
         trigger = f"schedule:{schedule}"

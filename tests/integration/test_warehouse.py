@@ -19,6 +19,8 @@ import pytest
 from dagster_project.lib.identifiers import IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
+from dagster_project.sources import raw_zone
+from dagster_project.sources.registry import load_registry
 from tests.dbt.identity_standin import ingest_everything, write_standin_identity
 
 PERSONS = 3000
@@ -66,13 +68,28 @@ def living_truth(zones: Zones, on: dt.date = REFERENCE) -> pl.DataFrame:
 @pytest.mark.slow
 def test_dim_person_is_the_living_registered_population(warehouse: Zones):
     dim = query(warehouse, "select * from marts.dim_person")
-    assert dim.height == living_truth(warehouse).height
+    living = living_truth(warehouse)
+    opted = raw_zone.scan_published(warehouse.raw, load_registry()["opt_out__national_data_opt_out"])
+    opted_out = living["nhs_number"].is_in(opted.collect()["nhs_number"].implode())
+    # national data opt-out policy 'exclude' (dbt var): opted-out people are not in the marts
+    assert dim.height == living.filter(~opted_out).height
+    assert 0.02 < opted_out.mean() < 0.07
     assert dim["pseudo_id"].is_unique().all()
     assert dim["reference_date"].unique().to_list() == [REFERENCE]
     assert dim["pcn_code"].null_count() == 0 and dim["age_band"].null_count() == 0
     # IMD of Norfolk and Waveney LSOAs: every decile occurs, Core20 = deciles 1-2
     assert dim.filter(pl.col("is_core20") != (pl.col("imd_decile") <= 2)).height == 0
-    assert 0.02 < dim["has_national_data_opt_out"].mean() < 0.07
+    assert not dim["has_national_data_opt_out"].any()
+
+
+@pytest.mark.slow
+def test_opted_out_people_are_in_no_indirect_care_mart(warehouse: Zones):
+    """National data opt-out policy 'exclude' (dbt var national_data_opt_out_policy)."""
+    opted = query(warehouse, "select pseudo_id from staging.stg_identity__opt_outs")["pseudo_id"]
+    assert opted.len() > 0
+    for mart in ("dim_person", "mart_risk", "mart_segmentation"):
+        ids = query(warehouse, f"select pseudo_id from marts.{mart}")["pseudo_id"]
+        assert ids.len() > 0 and not ids.is_in(opted.implode()).any(), mart
 
 
 @pytest.mark.slow

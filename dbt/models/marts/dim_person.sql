@@ -80,3 +80,8 @@ left join ethnicity on ethnicity.code = people.ethnicity_code
 left join imd on imd.lsoa11cd = people.lsoa_code
 left join national_opt_outs on national_opt_outs.pseudo_id = people.pseudo_id
 left join type1_opt_outs on type1_opt_outs.pseudo_id = people.pseudo_id
+{% if national_data_opt_out_policy() == 'exclude' %}
+-- indirect care: people with a national data opt-out are not in the analysts' marts
+-- (macro national_data_opt_out_policy; mart_risk and mart_segmentation build on this model)
+where national_opt_outs.pseudo_id is null
+{% endif %}
