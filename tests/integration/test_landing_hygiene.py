@@ -151,3 +151,24 @@ def test_plausibility_rules_block_at_a_small_share(zones, case):
     write_landing(zones, "gp", "patients", GOOD, bad)
     result = ingest_partition(zones, SPEC, GOOD)
     assert not result.published and rule in result.reason, result.reason
+
+
+def test_a_snapshot_40_percent_smaller_is_blocked_and_a_signed_override_lets_it_through_once(zones):
+    write_landing(zones, "gp", "patients", GOOD, patients_frame(1000))
+    assert ingest_partition(zones, SPEC, GOOD).published
+    write_landing(zones, "gp", "patients", "2026-10-15", patients_frame(970))  # 3% fewer: churn
+    assert ingest_partition(zones, SPEC, "2026-10-15").published
+    write_landing(zones, "gp", "patients", "2026-11-01", patients_frame(600))  # 38% fewer than 970
+    blocked = ingest_partition(zones, SPEC, "2026-11-01")
+    assert not blocked.published and "row volume not collapsed" in blocked.reason
+    override = zones.data_dir / "overrides" / "volume" / "gp" / "patients" / "2026-11-01.json"
+    override.parent.mkdir(parents=True)
+    override.write_text(json.dumps({"approved_by": "IG lead", "reason": "D82002 merged into D82001"}))
+    passed = ingest_partition(zones, SPEC, "2026-11-01", run_id="override-run")
+    assert passed.published and not override.exists()  # consumed: one time only
+    audit = raw_zone.read_audit(zones.raw, SPEC, "2026-11-01")
+    assert audit["volume_override"]["approved_by"] == "IG lead"
+    assert audit["volume_override"]["used_by_run"] == "override-run"
+    assert list((zones.data_dir / "overrides" / "volume" / "used").iterdir())
+    write_landing(zones, "gp", "patients", "2026-12-01", patients_frame(500))  # 17% fewer, no override
+    assert not ingest_partition(zones, SPEC, "2026-12-01").published
