@@ -27,7 +27,8 @@ def test_redelivery_is_a_new_version_and_the_old_stays_readable_with_its_audit(z
     first = ingest_partition(zones, SPEC, D, run_id="run-1")
     assert first.published and first.version == 1
     write_landing(zones, "gp", "patients", D, patients_frame(103))  # resent with 3 more rows
-    second = ingest_partition(zones, SPEC, D, run_id="run-2")
+    second = ingest_partition(zones, SPEC, D, run_id="run-2",
+                              launched_by={"user": "jane", "trigger": "sensor:landing_sensor"})
     assert second.published and second.version == 2
     assert raw_zone.versions(zones.raw, SPEC, D) == [1, 2]
     # readers (Python and the dbt glob through DuckDB) see the newest version
@@ -35,6 +36,7 @@ def test_redelivery_is_a_new_version_and_the_old_stays_readable_with_its_audit(z
     glob = str(zones.raw / "gp" / "patients" / "extract_date=*" / "data.parquet")
     assert duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchone()[0] == 103
     assert raw_zone.read_audit(zones.raw, SPEC, D)["run_id"] == "run-2"
+    assert raw_zone.read_audit(zones.raw, SPEC, D)["launched_by"]["user"] == "jane"  # who
     # the old version, with the audit of when it was accepted
     old = pl.read_parquet(raw_zone.version_file(zones.raw, SPEC, D, 1))
     assert old.height == 100
