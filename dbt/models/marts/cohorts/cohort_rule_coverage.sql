@@ -11,7 +11,7 @@ with hits as (
     union all
     {% endfor %}
     select 'all_projects', 'national_data_opt_out', people.pseudo_id, false
-    from {{ ref('dim_person') }} as people
+    from {{ ref('int_registered_people') }} as people  -- dim_person leaves opted-out people out
     where people.pseudo_id in (select pseudo_id from {{ ref('stg_identity__opt_outs') }})
     union all
     select 'all_projects', 'type1_dissent', people.pseudo_id, false
