@@ -59,6 +59,8 @@ RELEASE_GATES = {
     "no_direct_identifiers": "No identifier-like column or value in any pseudonymised file",
     "no_opted_out_people": "No person with a national data opt-out is in the cohort",
     "small_numbers_suppressed": "Summary counts below the project's threshold are suppressed",
+    "no_suppressed_cell_recoverable": "No suppressed count can be derived from totals or other breakdowns (cohorts/disclosure.py)",
+    "reidentification_approved": "Re-identified call lists carry an approval reference and purpose",
     "call_lists_match_cohort": "Each direct-care call list matches the cohort, one row per cohort row",
 }
 
