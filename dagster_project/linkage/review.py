@@ -41,11 +41,13 @@ class ReviewZone:
 
     low: float = 0.8
     high: float = 0.995
+    max_pairs: int = 20_000
 
     @classmethod
     def from_env(cls) -> ReviewZone:
-        """`PHM_REVIEW_LOW` / `PHM_REVIEW_HIGH` override the defaults (configuration as data)."""
-        zone = cls(float(os.environ.get("PHM_REVIEW_LOW", cls.low)), float(os.environ.get("PHM_REVIEW_HIGH", cls.high)))
+        """`PHM_REVIEW_LOW` / `PHM_REVIEW_HIGH` / `PHM_REVIEW_MAX_PAIRS` override the defaults."""
+        zone = cls(float(os.environ.get("PHM_REVIEW_LOW", cls.low)), float(os.environ.get("PHM_REVIEW_HIGH", cls.high)),
+                   int(os.environ.get("PHM_REVIEW_MAX_PAIRS", cls.max_pairs)))
         if not 0 <= zone.low < zone.high <= 1:
             raise ValueError(f"review zone must satisfy 0 <= low < high <= 1, got low={zone.low} high={zone.high}")
         return zone
