@@ -320,10 +320,28 @@ def main(argv: list[str] | None = None) -> int:
             built = refresh_warehouse(defs, zones, instance, console)
             if not built:
                 failures.append("refresh_warehouse")
+        if built:  # the previous month's releases, worked by a simulated outreach team
+            from dagster_project.outreach.loop import close_previous_loop
+
+            with console.stage("outcomes loop: last month published, worked, outcomes in", "publish") as stage, \
+                    console.captured():
+                stage.ok = close_previous_loop(zones, instance)
+            if not stage.ok:
+                failures.append("outcomes loop")
+                built = False
         if built:
             published = publish_cohorts(defs, zones, instance, console)
             if not published:
                 failures.append("publish_cohorts")
+        if published:  # one conversation per person, channel files, worklists, DQ returns
+            from dagster_project.outreach.build import publish_plan
+
+            with console.stage("outreach plan: channel files, worklists, DQ returns", "publish") as stage, \
+                    console.captured():
+                stage.ok = publish_plan(zones, instance)
+            if not stage.ok:
+                failures.append("outreach plan")
+        if built:
             projected = publish_projection(defs, zones, instance, console)  # needs the warehouse only
             if not projected:
                 failures.append("publish_projection")

@@ -42,6 +42,7 @@ from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage.pipeline import OPT_OUTS
+from dagster_project.outreach import uptake as outreach_uptake
 from dagster_project.quality.gx_runner import load_suite, run_suite
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
@@ -49,6 +50,7 @@ AUDIT_LOG = "audit_log.jsonl"
 LATEST = "latest.json"
 SUPPRESSED = disclosure.SUPPRESSED
 DISCLOSURE_FILE = "disclosure.json"
+UPTAKE = "uptake.csv"
 COHORT_COLUMNS = ["project", "pseudo_id", "practice_code", "pcn_code", "stratum", "priority_rank",
                   "eligibility_group", "reasons", "reason_ids", "reference_date"]
 SUMMARY_DIMENSIONS = ["overall", "stratum", "practice_code", "pcn_code", "imd_quintile",
@@ -123,6 +125,16 @@ def read_cohort(warehouse: Path, project: Project) -> tuple[pl.DataFrame, pl.Dat
         population = con.sql("""
             select pseudo_id, practice_code, pcn_code, imd_quintile, is_core20, ethnicity_group, age_band
             from intermediate.int_cohort_population""").pl()
+        # the right denominator: the project's eligible population where the warehouse
+        # defines it (marts.mart_outreach_eligible_population), else everyone registered
+        if con.sql("select count(*) from information_schema.tables where table_schema = 'marts' "
+                   "and table_name = 'mart_outreach_eligible_population'").fetchone()[0]:
+            eligible = con.execute("select distinct pseudo_id from marts.mart_outreach_eligible_population "
+                                   "where project = ?", [project.id]).pl()
+            if eligible.height:
+                # kept beside everyone registered: the gates still measure against all
+                population = population.with_columns(
+                    pl.col("pseudo_id").is_in(eligible["pseudo_id"].implode()).alias("is_eligible"))
     finally:
         con.close()
     if reference_date is None:
@@ -188,7 +200,18 @@ def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: in
     # primary and secondary suppression: no hidden count can be derived from the totals or
     # from another breakdown (practice in PCN, stratum in IMD quintile): cohorts/disclosure.py
     published, _ = disclosure.suppress_summary(summary, suppress_below, summary_nesting(cohort, people))
-    return published
+    # 95% confidence interval of the gap (Wilson score, per 1,000 of the eligible population),
+    # hidden wherever the count, the population or the rate is hidden
+    ci = [f"{1000 * lo:.1f}-{1000 * hi:.1f}" if n and x is not None and 0 <= x <= n else ""
+          for x, n in zip(summary["cohort"], summary["population"])
+          for lo, hi in [outreach_uptake.wilson(x, n) if n and x is not None and 0 <= x <= n else (0.0, 0.0)]]
+    cis = summary.select("dimension", pl.col("group").cast(pl.String)).with_columns(
+        pl.Series("ci95_per_1000", ci, dtype=pl.String))
+    hidden = pl.any_horizontal(pl.col(c).cast(pl.String) == SUPPRESSED
+                               for c in ("cohort", "population", "cohort_per_1000"))
+    return published.join(cis, on=["dimension", "group"], how="left").with_columns(
+        pl.when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.col("ci95_per_1000").fill_null(""))
+        .alias("ci95_per_1000"))
 
 
 def summary_nesting(cohort: pl.DataFrame, people: pl.DataFrame) -> dict:
@@ -236,6 +259,8 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
     for name in ("cohort.parquet", "evidence.parquet"):
         problems += identifier_problems(pl.read_parquet(staging / name), name)
     problems += identifier_problems(pl.read_csv(staging / "summary.csv", infer_schema_length=0), "summary.csv")
+    if (staging / UPTAKE).exists():
+        problems += identifier_problems(pl.read_csv(staging / UPTAKE, infer_schema_length=0), UPTAKE)
     html = (staging / "report.html").read_text()
     if any(is_valid(m) for m in TEN_DIGITS.findall(html)) or EMAIL.search(html):
         problems.append("report.html: holds NHS-number-like or e-mail-like text")
@@ -252,6 +277,11 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
     leaked = summary.filter(pl.any_horizontal(
         pl.col(c).cast(pl.Int64, strict=False).is_between(1, project.suppress_below - 1)
         for c in ("cohort", "population"))).height
+    if (staging / UPTAKE).exists():
+        uptake = pl.read_csv(staging / UPTAKE, infer_schema_length=0)
+        leaked += uptake.filter(pl.any_horizontal(
+            pl.col(c).cast(pl.Int64, strict=False).is_between(1, project.suppress_below - 1)
+            for c in ("people", "took_up", "accepted_offer"))).height
     gates.append(GateResult("small_numbers_suppressed", leaked == 0,
                             f"{leaked} summary row(s) show a count 1-{project.suppress_below - 1}" if leaked
                             else f"counts 1-{project.suppress_below - 1} suppressed"))
@@ -341,7 +371,8 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     cohort, evidence, population, run_date = read_cohort(warehouse, project)
     rule_status = rules.rule_status(warehouse, project.id, project.model, project.suppress_below)
     ranked = stratify_and_rank(cohort, project)
-    summary = summarise(ranked, population, project.suppress_below)
+    eligible = population.filter(pl.col("is_eligible")) if "is_eligible" in population.columns else population
+    summary = summarise(ranked, eligible.drop("is_eligible", strict=False), project.suppress_below)
     root = zones.published / project.id
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{run_date}-{uuid.uuid4().hex[:8]}"
@@ -364,9 +395,16 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
                 call_lists[practice] = rows.drop("practice_code")
                 call_lists[practice].write_csv(staging / "direct_care" / f"{practice}.csv")
 
+    # uptake after contact among the people of the previous release (outcomes loop)
+    previous_run, uptake = outreach_uptake.for_release(zones.published, warehouse, project.id, run_date)
+    uptake = outreach_uptake.suppress(uptake, project.suppress_below) if uptake.height else uptake
+    if uptake.height:
+        uptake.write_csv(staging / UPTAKE)
+
     trend = earlier_summaries(zones, project.id, run_date)
     report.write_report(staging / "report.html", project, run_date, summary, trend,
-                        call_list_practices=sorted(call_lists), rules=rule_status)
+                        call_list_practices=sorted(call_lists), rules=rule_status,
+                        uptake=uptake, previous_run=previous_run)
 
     gates = run_gates(zones, project, staging, ranked, population.height, call_lists)
     # warnings never block (passed=True) but are shown with every gate: an assumed campaign

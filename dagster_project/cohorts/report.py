@@ -54,14 +54,50 @@ def _section(summary: pl.DataFrame, dimension: str, heading: str, sort_by_size: 
     labels, sizes, gaps = part["group"].to_list(), part["cohort"].to_list(), part["cohort_per_1000"].to_list()
     charts = bar_chart(f"Cohort size by {heading}", labels, sizes)
     if any(g for g in gaps):
-        charts += bar_chart(f"Gap by {heading} (cohort per 1,000 registered people)", labels, gaps)
+        charts += bar_chart(f"Gap by {heading} (cohort per 1,000 eligible people)", labels, gaps)
     note = f"<p class='note'>First {MAX_BARS} of {part.height} shown.</p>" if part.height > MAX_BARS else ""
     return f"<section><h2>By {html.escape(heading)}</h2>{charts}{note}</section>"
 
 
+def uptake_section(uptake: pl.DataFrame | None, previous_run: str | None, suppress_below: int = 8) -> str:
+    """Uptake after contact against comparable people not yet contacted (suppressed table
+    from dagster_project.outreach.uptake), by IMD quintile with 95% confidence intervals."""
+    if previous_run is None:
+        return ("<section><h2>Uptake after contact</h2><p class='note'>No earlier release of this "
+                "project: nothing to compare yet.</p></section>")
+    if uptake is None or uptake.height == 0:
+        return (f"<section><h2>Uptake after contact</h2><p class='note'>No outreach outcomes have come "
+                f"back for the release of {html.escape(previous_run)} yet.</p></section>")
+
+    def pct(v: str | None) -> str:
+        n = _num(v)
+        return f"{100 * n:.1f}%" if n is not None else html.escape(v or "")
+
+    rows = "".join(
+        f"<tr><td>{html.escape(r['imd_quintile'])}</td><td>{html.escape(r['group'])}</td>"
+        f"<td>{html.escape(r['people'])}</td><td>{html.escape(r['took_up'])}</td><td>{pct(r['rate'])}</td>"
+        f"<td>{pct(r['ci_low'])} - {pct(r['ci_high'])}</td><td>{html.escape(r['accepted_offer'] or '')}</td></tr>"
+        for r in uptake.iter_rows(named=True))
+    charts = "".join(
+        bar_chart(f"Uptake (%) by IMD quintile - {group}",
+                  part["imd_quintile"].to_list(),
+                  [f"{100 * _num(v):.1f}" if _num(v) is not None else (v or "") for v in part["rate"].to_list()])
+        for group in ("contacted", "not yet contacted")
+        if (part := uptake.filter(pl.col("group") == group)).height)
+    return f"""<section><h2>Uptake after contact (people of the release of {html.escape(previous_run)})</h2>
+<p class="note">Among the people of the previous release: those the outreach team contacted (uptake = a
+qualifying vaccination, screening test or referral on or after the first contact) against those not yet
+contacted (the same event after the release date). 95% confidence intervals: Wilson score. IMD quintile
+1 = most deprived. "Accepted" = booked or referred at a contact. Counts from 1 to {suppress_below - 1} suppressed.</p>
+{charts}
+<table><tr><th>IMD quintile</th><th>group</th><th>people</th><th>took up</th><th>rate</th><th>95% CI</th>
+<th>accepted at contact</th></tr>{rows}</table></section>"""
+
+
 def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFrame,
                  trend: list[tuple[str, pl.DataFrame]], call_list_practices: list[str],
-                 rules: dict | None = None) -> Path:
+                 rules: dict | None = None, uptake: pl.DataFrame | None = None,
+                 previous_run: str | None = None) -> Path:
     overall = summary.filter(pl.col("dimension") == "overall")
     size = overall["cohort"][0] if overall.height else "0"
     gap = overall["cohort_per_1000"][0] if overall.height else ""
@@ -73,7 +109,7 @@ def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFr
     table_rows = "".join(
         f"<tr><td>{html.escape(r['dimension'])}</td><td>{html.escape(r['group'])}</td>"
         f"<td>{html.escape(r['cohort'])}</td><td>{html.escape(r['population'] or '')}</td>"
-        f"<td>{html.escape(r['cohort_per_1000'] or '')}</td></tr>"
+        f"<td>{html.escape(r['cohort_per_1000'] or '')}</td><td>{html.escape(r.get('ci95_per_1000') or '')}</td></tr>"
         for r in summary.iter_rows(named=True))
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -91,11 +127,12 @@ def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFr
 suppressed: counts from 1 to {project.suppress_below - 1} are shown as "{SUPPRESSED}", so this
 report may be shared outside the care team. Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</p>
 <div><span class="kpi">Cohort<b>{html.escape(str(size))}</b></span>
-<span class="kpi">Per 1,000 registered<b>{html.escape(str(gap))}</b></span>
+<span class="kpi">Per 1,000 eligible<b>{html.escape(str(gap))}</b></span>
 <span class="kpi">In Core20 areas<b>{html.escape(str(core20_size))}</b></span>
 <span class="kpi">Practices with call lists<b>{len(call_list_practices)}</b></span></div>
 <section><h2>Trend across refreshes</h2>
 {bar_chart("Cohort size by release", [d for d, _ in history], [str(v) for _, v in history])}</section>
+{uptake_section(uptake, previous_run, project.suppress_below)}
 {_section(summary, "imd_quintile", "IMD quintile (1 = most deprived)")}
 {_section(summary, "ethnicity_group", "ethnicity group")}
 {_section(summary, "core20", "Core20")}
@@ -108,10 +145,13 @@ report may be shared outside the care team. Generated {dt.datetime.now(dt.UTC):%
 {html.escape(", ".join(f"{k.column} ({'high' if k.descending else 'low'} first)" for k in project.priority))},
 then a fixed tie-break. Rules and parameters: dbt model <code>{html.escape(project.model)}</code>
 (see the dbt docs) and seed <code>project_parameters</code>. People with a national data opt-out
-or a Type 1 opt-out, people who have died and people no longer registered are never included.</p></section>
+or a Type 1 opt-out, people who have died and people no longer registered are never included.
+Rates and gaps are per 1,000 of the project's <b>eligible population</b> (everyone its rule
+applies to, whether or not they still need the action: warehouse model
+<code>mart_outreach_eligible_population</code>), with 95% confidence intervals (Wilson score).</p></section>
 {rule_section(rules) if rules else ""}
 <section><h2>Summary table</h2><table><tr><th>dimension</th><th>group</th><th>cohort</th>
-<th>registered population</th><th>cohort per 1,000</th></tr>{table_rows}</table></section>
+<th>eligible population</th><th>cohort per 1,000</th><th>95% CI</th></tr>{table_rows}</table></section>
 </body></html>
 """
     path.write_text(body, encoding="utf-8")

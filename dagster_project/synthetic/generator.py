@@ -20,6 +20,7 @@ from dagster_project.synthetic import activity as A
 from dagster_project.synthetic import config as C
 from dagster_project.synthetic import trajectories as T
 from dagster_project.synthetic.clinical import assign_conditions, load_codelists, make_events
+from dagster_project.synthetic.contact_needs import address_lines, with_contact_needs
 from dagster_project.synthetic.extracts import (
     IDENTITY_ACUTE,
     IDENTITY_NAMED,
@@ -112,6 +113,7 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     codes = load_codelists()
     events, meds = make_events(people, codes, end_day, rngs[5])
     events = pl.concat([events, T.make_trajectory_events(people, codes, end_day, rngs[10])])
+    events = with_contact_needs(events, people, end_day, rngs[9])
     events = events.sort("person_idx", "day", pl.col("snomed_code").cast(pl.String), "value",
                          maintain_order=True, nulls_last=True).with_row_index("event_id", offset=1)
     meds = meds.sort("person_idx", "day", "dmd_code", maintain_order=True).with_row_index(
@@ -160,9 +162,9 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
         ).with_columns(
             date_of_death=pl.when(pl.col("dod") <= e).then(pl.col("dod")),
         ).rename({"dob_rec": "date_of_birth", "sex_rec": "sex"})
-        pat = as_dates(pat, ["date_of_birth", "date_of_death"]).select(
+        pat = as_dates(address_lines(pat), ["date_of_birth", "date_of_death"]).select(
             "patient_id", "practice_code", *IDENTITY_NAMED, "ethnicity_code", "lsoa11cd",
-            "phone", "email", "date_of_death").sort("practice_code", "patient_id")
+            "phone", "email", "date_of_death", "address_line").sort("practice_code", "patient_id")
         put("gp", "patients", pat)
         reg_out = as_dates(cur.with_columns(
             registered_to=pl.when(pl.col("registered_to") <= e).then(pl.col("registered_to"))

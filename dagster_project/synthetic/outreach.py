@@ -6,9 +6,13 @@ channel, outcome). This simulator stands in for them, deterministically (seeded)
 
 - it contacts the top `contact_share` of each practice's cohort by priority rank, on dates
   spread between the day after the release and the extract date;
-- outcomes: accepted / declined / no_answer / wrong_number / incorrect_details / deceased /
-  moved_away at plausible rates, with lower acceptance in deprived areas (IMD quintile 1
-  accepts about 0.7 times as often as quintile 5; the difference becomes no answer);
+- outcomes: accepted (returned as `booked` for a vaccination or screening appointment,
+  `referred` for a referral project), reached (spoke, no decision yet), declined,
+  not_reached and wrong_number, at plausible rates, with lower acceptance in deprived areas
+  (IMD quintile 1 accepts about 0.7 times as often as quintile 5; the difference goes
+  unreached);
+- the channel is the one the release assigned the person (`channel` column of the
+  release's outreach plan when present), else one of the project's channels;
 - it writes `landing/outreach/<extract_date>/outcomes.csv` (never overwrites a delivery).
 
 Demo (after `make run` published releases as of 2026-11-01; the outcomes reach the
@@ -30,8 +34,12 @@ import polars as pl
 
 from dagster_project.lib.zones import Zones
 
-OUTCOMES = ("accepted", "declined", "no_answer", "wrong_number", "incorrect_details", "deceased", "moved_away")
-BASE_RATES = np.array([0.42, 0.14, 0.26, 0.07, 0.05, 0.01, 0.05])
+OUTCOMES = ("accepted", "reached", "declined", "not_reached", "wrong_number")
+BASE_RATES = np.array([0.38, 0.10, 0.14, 0.28, 0.10])
+# what the outreach team returns (the landing contract's outcome values)
+RETURNED = ("booked", "referred", "reached", "declined", "not_reached", "wrong_number")
+# "accepted" is returned as what it means for the project: a booking or a referral
+REFERRAL_PROJECTS = frozenset({"talking_therapies", "dpp"})
 DEPRIVATION_ACCEPT_RATIO = 0.7  # acceptance in IMD quintile 1 relative to quintile 5
 COLUMNS = ["project", "pseudo_id", "practice_code", "contact_date", "channel", "outcome"]
 
@@ -42,7 +50,7 @@ def outcome_probabilities(imd_quintile: np.ndarray) -> np.ndarray:
     factor = DEPRIVATION_ACCEPT_RATIO ** ((5 - q) / 4) / DEPRIVATION_ACCEPT_RATIO ** 0.5
     p = np.tile(BASE_RATES, (q.size, 1))
     accepted = BASE_RATES[0] * factor
-    p[:, 2] += BASE_RATES[0] - accepted  # the shortfall goes unanswered
+    p[:, 3] += BASE_RATES[0] - accepted  # the shortfall goes unreached
     p[:, 0] = accepted
     return p / p.sum(axis=1, keepdims=True)
 
@@ -62,11 +70,44 @@ def simulate(cohort: pl.DataFrame, imd: pl.DataFrame, run_date: dt.date, extract
     outcome = np.array(OUTCOMES)[(u > p.cumsum(axis=1)).sum(axis=1).clip(0, len(OUTCOMES) - 1)]
     span = max((extract_date - run_date).days, 1)
     days = rng.integers(1, span + 1, frame.height)
-    channel = np.array(channels)[rng.integers(0, len(channels), frame.height)]
+    drawn = np.array(channels)[rng.integers(0, len(channels), frame.height)]
+    channel = (frame["channel"].fill_null(pl.Series(drawn)) if "channel" in frame.columns
+               else pl.Series(drawn))
+    frame = frame.with_columns(pl.Series("channel", channel, dtype=pl.String), pl.Series("outcome", outcome),
+                               pl.Series("contact_date", [(run_date + dt.timedelta(days=int(d))).isoformat()
+                                                          for d in days]))
+    return _returned(frame)
+
+
+def simulate_plan(cohort: pl.DataFrame, plan: pl.DataFrame, imd: pl.DataFrame, end: dt.date,
+                  seed: int = 0) -> pl.DataFrame:
+    """Outcomes when the team works an outreach plan: each scheduled person on a worklist
+    dated on or before `end` is contacted that day by the planned channel, and the outcome
+    is recorded for each project of the conversation."""
+    rng = np.random.default_rng(seed)
+    worked = (plan.filter((pl.col("status") == "scheduled") & (pl.col("worklist_date") <= end))
+              .select("pseudo_id", "channel", "worklist_date"))
+    frame = (cohort.join(worked, on="pseudo_id").join(imd, on="pseudo_id", how="left")
+             .sort("practice_code", "priority_rank", "pseudo_id"))
+    if frame.height == 0:
+        return pl.DataFrame(schema={c: pl.String for c in COLUMNS})
+    p = outcome_probabilities(frame["imd_quintile"].cast(pl.Float64).fill_null(float("nan")).to_numpy())
+    u = rng.random(frame.height)[:, None]
+    outcome = np.array(OUTCOMES)[(u > p.cumsum(axis=1)).sum(axis=1).clip(0, len(OUTCOMES) - 1)]
+    return _returned(frame.with_columns(pl.Series("outcome", outcome),
+                                        pl.col("worklist_date").cast(pl.String).alias("contact_date")))
+
+
+def _returned(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
-        pl.col("project"), pl.col("pseudo_id"), pl.col("practice_code"),
-        pl.Series("contact_date", [(run_date + dt.timedelta(days=int(d))).isoformat() for d in days]),
-        pl.Series("channel", channel), pl.Series("outcome", outcome),
+        pl.col("project"), pl.col("pseudo_id"), pl.col("practice_code"), pl.col("contact_date"), pl.col("channel"),
+        # a text or a letter cannot report a wrong number or a conversation: only the
+        # answer (a booking, a referral) or silence comes back
+        pl.when(pl.col("outcome") == "accepted")
+        .then(pl.when(pl.col("project").is_in(list(REFERRAL_PROJECTS))).then(pl.lit("referred")).otherwise(pl.lit("booked")))
+        .when((pl.col("channel") != "phone") & pl.col("outcome").is_in(["reached", "wrong_number"]))
+        .then(pl.lit("not_reached"))
+        .otherwise(pl.col("outcome")).alias("outcome"),
     )
 
 
@@ -90,7 +131,11 @@ def simulate_outreach(zones: Zones, run_date: str, extract_date: str | None = No
         if not path.exists():
             raise FileNotFoundError(f"no release of {pid} for {run_date} at {path}: publish it first")
         cohort = pl.read_parquet(path, columns=["project", "pseudo_id", "practice_code", "priority_rank"])
-        parts.append(simulate(cohort, imd, start, end, list(registry[pid].channels), contact_share, seed + i))
+        plan = zones.published / "outreach" / run_date / "plan.parquet"
+        if plan.exists():  # work the dated worklists: who, when and by which channel
+            parts.append(simulate_plan(cohort, pl.read_parquet(plan), imd, end, seed + i))
+        else:
+            parts.append(simulate(cohort, imd, start, end, list(registry[pid].channels), contact_share, seed + i))
     outcomes = pl.concat(parts)
     target = zones.landing / "outreach" / end.isoformat() / "outcomes.csv"
     if target.exists():

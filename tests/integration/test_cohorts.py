@@ -274,6 +274,15 @@ def test_outreach_outcomes_feed_uptake_and_data_quality_return(published: Zones,
     runs = sorted(p.name for p in (published.published / "flu_vaccination").glob("????-??-??"))
     assert runs == [past, REFERENCE.isoformat()]
     assert json.loads((published.published / "flu_vaccination" / "latest.json").read_text())["rows"] > 0
+    # the newest release reports uptake after contact among the people of the earlier one
+    uptake = pl.read_csv(published.published / "flu_vaccination" / REFERENCE.isoformat() / "uptake.csv",
+                         infer_schema_length=0)
+    overall = {r["group"]: r for r in uptake.filter(pl.col("imd_quintile") == "all").iter_rows(named=True)}
+    assert int(overall["contacted"]["people"]) == outcomes.filter(pl.col("project") == "flu_vaccination")["pseudo_id"].n_unique()
+    assert int(overall["not yet contacted"]["people"]) > 0
+    assert float(overall["contacted"]["ci_low"]) <= float(overall["contacted"]["rate"]) <= float(overall["contacted"]["ci_high"])
+    html = (published.published / "flu_vaccination" / REFERENCE.isoformat() / "report.html").read_text()
+    assert f"Uptake after contact (people of the release of {past})" in html
 
 
 def test_release_gates_are_blocking_checks_of_the_partition(published: Zones, monkeypatch):
@@ -311,3 +320,48 @@ def test_release_gates_are_blocking_checks_of_the_partition(published: Zones, mo
     assert not blocked.asset_materializations_for_node("cohorts__release")
     assert (published.published / "dpp" / "latest.json").read_text() == before
 
+
+
+
+def test_outreach_plan_one_conversation_channel_files_worklists_and_dq_returns(published: Zones, monkeypatch):
+    """The outreach plan of the newest release date: one row per person, every reason, the
+    three tool-shaped files and a DQ return per approved practice, worklists within capacity,
+    audited; no NHS number the GP extract records for a deceased person on a call row."""
+    from dagster_project.outreach import dq_returns
+    from dagster_project.outreach import plan as P
+    from dagster_project.outreach.release import capacity_of, publish_outreach
+
+    monkeypatch.setenv("PHM_DATA_DIR", str(published.data_dir))
+    out = publish_outreach(published, REFERENCE.isoformat(), run_id="test")
+    assert all(g.passed for g in out.gates), out.gates
+    plan = pl.read_parquet(out.path / "plan.parquet")
+    releases = pl.concat([cohort(published, p).select("pseudo_id") for p in PROJECTS])
+    assert plan.height == plan["pseudo_id"].n_unique() == releases["pseudo_id"].n_unique()
+    assert plan.filter(pl.col("n_projects") > 1).height > 0
+    assert set(plan["channel"].drop_nulls()) == {"phone", "sms", "letter"}
+    capacity = capacity_of(published, P.load_config())
+    per_day = plan.filter(pl.col("status") == P.SCHEDULED).group_by("worklist_date", "channel").len()
+    for row in per_day.iter_rows(named=True):
+        assert row["len"] <= capacity[row["channel"]]
+    assert plan.filter(pl.col("status") == P.CARRIED).height > 0  # a small team: the rest carried over
+    folder = out.path / "direct_care"
+    assert out.practices and {p.name for p in folder.iterdir()} == set(out.practices)
+    calls = pl.concat([pl.read_csv(folder / p / "calls.csv", infer_schema_length=0) for p in out.practices])
+    sms = pl.concat([pl.read_csv(folder / p / "sms.csv", infer_schema_length=0) for p in out.practices])
+    letters = pl.concat([pl.read_csv(folder / p / "letters.csv", infer_schema_length=0) for p in out.practices])
+    assert calls.columns[:8] == ["worklist_date", "priority", "nhs_number", "name", "date_of_birth", "phone",
+                                 "reasons", "interpreter"]
+    assert sms.columns == ["send_date", "mobile", "first_name", "template_id"]
+    assert letters.columns == ["send_date", "name", "address_line", "postcode", "reasons"]
+    assert sms["mobile"].str.replace_all(" ", "").str.starts_with("07").all()
+    assert letters["address_line"].null_count() == 0 and letters["postcode"].null_count() == 0
+    scheduled_here = plan.filter((pl.col("status") == P.SCHEDULED) & pl.col("practice_code").is_in(out.practices))
+    assert calls.height + sms.height + letters.height == scheduled_here.height
+    # the wrong-but-valid NHS numbers: returned to the practice, never on a call row
+    returned = pl.concat([pl.read_csv(folder / p / "dq_return.csv", infer_schema_length=0) for p in out.practices])
+    dead = returned.filter(pl.col("kind") == dq_returns.DECEASED_NUMBER)["nhs_number"].to_list()
+    assert not set(dead) & set(calls["nhs_number"].drop_nulls().to_list())
+    assert set(returned["kind"]) >= {dq_returns.DUPLICATE, dq_returns.MOVED}
+    log = [e for e in publish.read_audit_log(published) if e.get("project") == "outreach" and e["run_id"] == "test"]
+    assert {e["what"] for e in log} >= {"outreach_plan", "direct_care_calls", "direct_care_letters",
+                                        "direct_care_dq_return"}

@@ -17,10 +17,10 @@ from dagster_project.synthetic import outreach
 DBT_MODELS = Path(__file__).resolve().parents[2] / "dbt" / "models" / "marts" / "cohorts"
 
 
-def test_registry_names_five_projects_each_with_its_models_and_parameters():
+def test_registry_names_the_projects_and_pilots_each_with_its_models_and_parameters():
     projects = load_projects()
     assert list(projects) == ["cervical_screening", "flu_vaccination", "covid_vaccination",
-                              "talking_therapies", "dpp"]
+                              "talking_therapies", "dpp", "bp_checks", "falls_prevention", "depression_obesity"]
     params = pl.read_csv(DBT_SEEDS / "project_parameters.csv")
     for p in projects.values():
         assert (DBT_MODELS / f"{p.model}.sql").exists(), p.model
@@ -117,7 +117,7 @@ def test_outreach_simulation_is_seeded_and_accepts_less_in_deprived_areas():
     a = outreach.simulate(cohort, imd, dt.date(2026, 10, 1), dt.date(2026, 10, 31), ["phone"], 0.5, seed=3)
     b = outreach.simulate(cohort, imd, dt.date(2026, 10, 1), dt.date(2026, 10, 31), ["phone"], 0.5, seed=3)
     assert a.equals(b) and a.height == 200
-    assert set(a["outcome"]) <= set(outreach.OUTCOMES)
+    assert set(a["outcome"]) <= set(outreach.RETURNED) and "booked" in set(a["outcome"])
     assert a["contact_date"].min() > "2026-10-01" and a["contact_date"].max() <= "2026-10-31"
 
 

@@ -4,7 +4,8 @@
 -- in the demo ICS is a broken rule or a gap in the synthetic data (a test fails on it); a
 -- rule that is off is listed with its reason, so every release can say what it does not do.
 with hits as (
-    {% for project in ['cervical_screening', 'flu_vaccination', 'covid_vaccination', 'dpp', 'talking_therapies'] %}
+    {% for project in ['cervical_screening', 'flu_vaccination', 'covid_vaccination', 'dpp', 'talking_therapies',
+                    'bp_checks', 'falls_prevention', 'depression_obesity'] %}
     select '{{ project }}' as project, rules.rule_id, rules.pseudo_id,
            rules.pseudo_id in (select pseudo_id from {{ ref('cohort_' ~ project) }}) as in_cohort
     from {{ ref('int_cohort_' ~ project ~ '_rules') }} as rules

@@ -14,7 +14,7 @@ contacted as (
         pseudo_id,
         min(contact_date) as first_contact_date,
         arg_max(outcome, contact_date) as latest_outcome,
-        bool_or(outcome = 'accepted') as has_accepted,
+        bool_or(outcome in ('accepted', 'booked', 'referred')) as has_accepted,
         bool_or(outcome = 'declined') as has_declined
     from outcomes
     group by project, pseudo_id
@@ -61,7 +61,7 @@ select
     count(*) as contacted,
     count(*) filter (where has_accepted) as accepted,
     count(*) filter (where has_declined) as declined,
-    count(*) filter (where latest_outcome in ('no_answer', 'wrong_number', 'incorrect_details')) as not_reached,
+    count(*) filter (where latest_outcome in ('no_answer', 'not_reached', 'wrong_number', 'incorrect_details')) as not_reached,
     count(*) filter (where latest_outcome in ('deceased', 'moved_away')) as deceased_or_moved_away,
     count(*) filter (where did_after_contact) as later_vaccinated_screened_or_referred,
     round(count(*) filter (where has_accepted) / count(*), 4) as acceptance_rate,

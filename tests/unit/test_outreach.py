@@ -1,0 +1,265 @@
+"""Outreach: uptake after contact against people not yet contacted (hand-made people)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from dagster_project.outreach import uptake
+
+
+def test_wilson_interval_matches_the_published_worked_values():
+    # 8 of 10: centre (0.8 + z²/20) / (1 + z²/10) = 0.7167, half-width 0.2266, worked by hand
+    lo, hi = uptake.wilson(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    assert uptake.wilson(0, 20)[0] == 0.0 and uptake.wilson(20, 20)[1] == 1.0
+    with pytest.raises(ValueError):
+        uptake.wilson(0, 0)
+
+
+def _day(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+def test_uptake_after_contact_counts_events_after_first_contact_and_compares_with_not_contacted():
+    released = "2026-10-01"
+    cohort = pl.DataFrame({"pseudo_id": ["a", "b", "c", "d", "e"], "imd_quintile": [1, 1, 1, 5, 5]})
+    contacts = pl.DataFrame({
+        "pseudo_id": ["a", "a", "b", "d"],
+        "contact_date": [_day("2026-10-05"), _day("2026-10-09"), _day("2026-10-20"), _day("2026-10-02")],
+        "outcome": ["not_reached", "booked", "declined", "booked"]})
+    events = pl.DataFrame({
+        "pseudo_id": ["a", "b", "c", "d"],
+        # a: vaccinated after first contact; b: before contact (not uptake after contact);
+        # c: never contacted, vaccinated after the release; d: before the release only
+        "event_date": [_day("2026-10-12"), _day("2026-10-10"), _day("2026-10-15"), _day("2026-09-01")]})
+    table = uptake.compare(cohort, contacts, events, released)
+    row = lambda q, g: table.filter((pl.col("imd_quintile") == q) & (pl.col("group") == g)).row(0, named=True)  # noqa: E731
+    assert row("1", "contacted")["people"] == 2 and row("1", "contacted")["took_up"] == 1
+    assert row("1", "contacted")["accepted_offer"] == 1
+    assert row("1", "not yet contacted")["people"] == 1 and row("1", "not yet contacted")["took_up"] == 1
+    assert row("5", "contacted")["took_up"] == 0 and row("5", "not yet contacted")["people"] == 1
+    assert row("all", "contacted")["people"] == 3 and row("all", "not yet contacted")["people"] == 2
+    assert row("all", "not yet contacted")["accepted_offer"] is None
+    for r in table.iter_rows(named=True):
+        assert 0 <= r["ci_low"] <= r["rate"] <= r["ci_high"] <= 1
+
+
+def test_uptake_table_is_suppressed_for_sharing():
+    table = pl.DataFrame({"imd_quintile": ["1", "2"], "group": ["contacted"] * 2, "people": [100, 5],
+                          "took_up": [40, 2], "rate": [0.4, 0.4], "ci_low": [0.31, 0.1], "ci_high": [0.5, 0.8],
+                          "accepted_offer": [30, 1]})
+    shared = uptake.suppress(table, 8)
+    assert shared.row(0, named=True)["people"] == "100" and shared.row(0, named=True)["rate"] == "0.4"
+    second = shared.row(1, named=True)
+    assert second["people"] == "suppressed" and second["rate"] == "suppressed" and second["took_up"] == "suppressed"
+
+
+# ----------------------------------------------------------------------------- the plan
+from dagster_project.outreach import plan as P  # noqa: E402
+
+
+def _releases() -> pl.DataFrame:
+    # practice A: flu (3 people), covid (2); "x" is in both; practice B: flu (1)
+    return pl.DataFrame({
+        "project": ["flu_vaccination"] * 3 + ["covid_vaccination"] * 2 + ["flu_vaccination"],
+        "title": ["Flu"] * 3 + ["COVID"] * 2 + ["Flu"],
+        "pseudo_id": ["x", "y", "z", "x", "w", "v"],
+        "practice_code": ["A00001"] * 5 + ["B00001"],
+        "priority_rank": [2, 1, 3, 1, 2, 1],
+        "reasons": ["aged 65 or over", "diabetes", "asthma", "aged 75 or over", "immunosuppressed", "carer"],
+    })
+
+
+def test_one_conversation_per_person_with_every_reason_and_multi_project_people_first():
+    conv = P.conversations(_releases())
+    assert conv.height == 5 and conv["pseudo_id"].n_unique() == 5
+    x = conv.filter(pl.col("pseudo_id") == "x").row(0, named=True)
+    assert x["n_projects"] == 2 and x["need_rank"] == 1
+    assert "Flu: aged 65 or over" in x["reasons"] and "COVID: aged 75 or over" in x["reasons"]
+    assert x["top_project"] == "covid_vaccination"  # its best relative rank (1 of 2)
+    # a practice's top person of a one-person list ranks with other practices' top people
+    assert conv.filter(pl.col("pseudo_id") == "v")["need_rank"][0] < conv.filter(pl.col("pseudo_id") == "z")["need_rank"][0]
+    carried = P.conversations(_releases(), carried=pl.DataFrame({"pseudo_id": ["w"]}))
+    # w (COVID rank 2 of 2) and z (flu rank 3 of 3) tie on relative rank 1.0: the carried one first
+    order = carried["pseudo_id"].to_list()
+    assert order.index("w") < order.index("z")
+
+
+def _people(**columns) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    base = {"pseudo_id": [f"p{i}" for i in range(n)], "phone": [None] * n, "address_line": [None] * n,
+            "postcode": [None] * n, "interpreter_needed": [False] * n, "phone_failed": [False] * n}
+    base.update(columns)
+    return pl.DataFrame(base, schema_overrides={"phone": pl.String, "address_line": pl.String, "postcode": pl.String})
+
+
+def test_channel_by_rule_honours_interpreter_need_and_failed_numbers():
+    people = _people(
+        phone=["01632 960001", "07700 900002", "07700 900003", None, None, "12345", "07700 900007", None],
+        address_line=["1 Mill Road", None, "3 Mill Road", "4 Mill Road", None, "6 Mill Road", None, "8 Mill Road"],
+        postcode=["NR1 1AA", None, "NR1 1AA", "NR1 1AA", None, "NR1 1AA", None, "NR1 1AA"],
+        interpreter_needed=[False, False, True, False, False, False, False, True],
+        phone_failed=[False, True, False, False, False, False, False, False])
+    got = P.choose_channel(people)
+    assert got["channel"].to_list() == ["phone", None, "phone", "letter", None, "letter", "phone", "letter"]
+    assert got["channel_reason"][2] == "interpreter needed: call with an interpreter"
+    assert got["channel_reason"][7] == "interpreter needed, no usable number: letter"
+
+
+def test_project_channel_preferences_sms_to_mobiles_and_unanswered_calls_become_texts():
+    people = _people(phone=["07700 900001", "01632 960002", "07700 900003", "07700 900004"],
+                     address_line=["1 Mill Road"] * 4, postcode=["NR1 1AA"] * 4,
+                     preferred=[["sms", "phone", "letter"]] * 2 + [["phone", "sms", "letter"]] * 2,
+                     n_projects=[1, 1, 1, 2], phone_unanswered=[False, False, True, False])
+    got = P.choose_channel(people)
+    # mobile + project prefers text -> sms; landline cannot take a text -> phone;
+    # last call unanswered -> a text to the mobile; two reasons -> one call
+    assert got["channel"].to_list() == ["sms", "phone", "sms", "phone"]
+    assert got["channel_reason"][3] == "several reasons: one call settles them"
+
+
+def test_contact_fatigue_holds_back_people_contacted_recently():
+    conv = P.conversations(_releases())
+    last = pl.DataFrame({"pseudo_id": ["x", "y"], "last_contact_date": [dt.date(2026, 10, 20), dt.date(2026, 9, 1)]})
+    held = P.hold_back(conv, last, "2026-11-01", 28)
+    flags = dict(zip(held["pseudo_id"], held["recently_contacted"]))
+    assert flags["x"] is True and flags["y"] is False and flags["z"] is False
+    planned = P.schedule(P.choose_channel(held.with_columns(
+        phone=pl.lit("01632 960001"), address_line=pl.lit(None, pl.String), postcode=pl.lit(None, pl.String),
+        interpreter_needed=pl.lit(False), phone_failed=pl.lit(False))), {"phone": 10, "sms": 10, "letter": 10},
+        [dt.date(2026, 11, 2)])
+    x = planned.filter(pl.col("pseudo_id") == "x").row(0, named=True)
+    assert x["status"] == P.FATIGUE and x["worklist_date"] is None
+
+
+def test_capacity_fills_days_in_need_order_and_carries_the_rest_over():
+    n = 7
+    plan = pl.DataFrame({"pseudo_id": [f"p{i}" for i in range(n)], "need_rank": list(range(1, n + 1)),
+                         "channel": ["phone"] * 5 + ["letter", None], "recently_contacted": [False] * n})
+    days = P.working_days(dt.date(2026, 11, 6), 4, (0, 1, 2, 3, 4))  # Fri, (Sat, Sun), Mon
+    assert days == [dt.date(2026, 11, 6), dt.date(2026, 11, 9)]
+    out = P.schedule(plan, {"phone": 2, "sms": 0, "letter": 1}, days).sort("need_rank")
+    assert out["worklist_date"].to_list()[:5] == [dt.date(2026, 11, 6)] * 2 + [dt.date(2026, 11, 9)] * 2 + [None]
+    assert out["status"].to_list() == [P.SCHEDULED] * 4 + [P.CARRIED, P.SCHEDULED, P.NO_ROUTE]
+    per_day = out.filter(pl.col("channel") == "phone").group_by("worklist_date").len().drop_nulls()
+    assert per_day["len"].max() <= 2
+
+
+# ----------------------------------------------------------------------------- DQ returns
+from dagster_project.cohorts import contacts  # noqa: E402
+from dagster_project.lib.nhs_number import generate_999  # noqa: E402
+from dagster_project.linkage.pipeline import PSEUDO_KEYS  # noqa: E402
+from dagster_project.outreach import dq_returns as DQ  # noqa: E402
+
+
+def _gp_identity(zones, rows: list[dict]) -> None:
+    """identity/pseudo_keys + identity/contact_details for hand-made GP records."""
+    zones.identity.mkdir(parents=True, exist_ok=True)
+    frame = pl.DataFrame(rows, schema={
+        "pseudo_id": pl.String, "practice_code": pl.String, "record_id": pl.String, "nhs_number": pl.String,
+        "given_name": pl.String, "family_name": pl.String, "phone": pl.String, "date_of_death": pl.Date,
+        "date_of_birth": pl.Date, "postcode": pl.String, "address_line": pl.String, "registered_from": pl.Date})
+    frame.select(pl.lit("gp").alias("source"), pl.lit("patients").alias("table"), "practice_code", "record_id",
+                 "pseudo_id").write_parquet(zones.identity / PSEUDO_KEYS)
+    frame.drop("pseudo_id").with_columns(pl.lit(True).alias("nhs_number_valid")).write_parquet(
+        zones.identity / contacts.CONTACT_DETAILS)
+
+
+def test_wrong_but_valid_nhs_number_is_flagged_returned_and_never_on_the_call_list(tmp_path):
+    import numpy as np
+
+    from dagster_project.lib.zones import Zones
+
+    zones = Zones.at(tmp_path / "data")
+    own, dead_persons, other = generate_999(np.random.default_rng(3), 3)
+    d = dt.date
+    _gp_identity(zones, [
+        # the deceased person's record at practice B
+        {"pseudo_id": "dead", "practice_code": "B00001", "record_id": "9", "nhs_number": dead_persons,
+         "given_name": "EDITH", "family_name": "CROME", "date_of_death": d(2025, 3, 1), "date_of_birth": d(1931, 2, 2),
+         "registered_from": None},
+        # a living woman whose record carries the dead person's (valid) number
+        {"pseudo_id": "living", "practice_code": "A00001", "record_id": "1", "nhs_number": dead_persons,
+         "given_name": "JOAN", "family_name": "PAGE", "phone": "01632 960001", "date_of_birth": d(1950, 5, 6),
+         "registered_from": d(2001, 1, 1)},
+        # a man with two open registrations
+        {"pseudo_id": "twice", "practice_code": "A00001", "record_id": "2", "nhs_number": other,
+         "given_name": "AL", "family_name": "FROST", "date_of_birth": d(1960, 1, 1), "registered_from": d(2010, 1, 1)},
+        {"pseudo_id": "twice", "practice_code": "B00001", "record_id": "3", "nhs_number": other,
+         "given_name": "AL", "family_name": "FROST", "date_of_birth": d(1960, 1, 1), "registered_from": d(2020, 1, 1)},
+        {"pseudo_id": "fine", "practice_code": "A00001", "record_id": "4", "nhs_number": own,
+         "given_name": "ANN", "family_name": "LEE", "date_of_birth": d(1970, 1, 1), "registered_from": d(2000, 1, 1)},
+    ])
+    records = DQ.gp_records(zones)
+    dq = DQ.from_records(records)
+    kinds = {(r["pseudo_id"], r["kind"]) for r in dq.iter_rows(named=True)}
+    assert ("living", DQ.DECEASED_NUMBER) in kinds
+    assert ("twice", DQ.DUPLICATE) in kinds and len([k for k in kinds if k[0] == "twice"]) == 1
+    assert not any(p in ("dead", "fine") for p, _ in kinds)
+    rows = dq.filter(pl.col("kind") == DQ.DUPLICATE)
+    assert sorted(rows["practice_code"]) == ["A00001", "B00001"]  # returned to both practices
+    # the living woman's call-list row: no NHS number (it is the dead person's), verify identity
+    cohort = pl.DataFrame({"pseudo_id": ["living", "fine"], "practice_code": ["A00001"] * 2, "priority_rank": [1, 2],
+                           "reasons": ["r", "r"], "stratum": ["s", "s"], "eligibility_group": ["g", "g"]})
+    calls = contacts.reidentify(zones, cohort)
+    living = calls.filter(pl.col("priority") == 1).row(0, named=True)
+    assert living["nhs_number"] is None and living["verify_identity"].startswith("VERIFY IDENTITY")
+    assert living["contact_found"] is True and living["name"] == "JOAN PAGE"
+    assert calls.filter(pl.col("priority") == 2)["nhs_number"][0] == own
+    assert dead_persons not in calls["nhs_number"].drop_nulls().to_list()
+    # the practice's return file names its own record and what to correct
+    returned = DQ.for_practice(dq.with_columns(
+        pl.col("kind").is_in(list(DQ.IDENTITY_IN_DOUBT)).alias("verify_identity"),
+        pl.lit("JOAN PAGE").alias("name"), pl.lit(None, pl.Date).alias("date_of_birth")), "A00001")
+    row = returned.filter(pl.col("kind") == DQ.DECEASED_NUMBER).row(0, named=True)
+    assert row["patient_id"] == "1" and row["nhs_number"] == dead_persons and row["verify_identity"] == "yes"
+
+
+def test_failed_phone_and_moved_address_are_returned_to_the_practice():
+    d = dt.date
+    records = pl.DataFrame({"pseudo_id": ["p", "q"], "practice_code": ["A00001"] * 2, "record_id": ["1", "2"],
+                            "nhs_number": ["x", "y"], "registered_from": [d(2001, 1, 1)] * 2,
+                            "postcode": ["NR1 1AA", "NR2 2BB"], "date_of_death": [None, None]},
+                           schema_overrides={"date_of_death": pl.Date})
+    outcomes = pl.DataFrame({"pseudo_id": ["p", "p", "q"], "practice_code": ["A00001"] * 3,
+                             "contact_date": [d(2026, 10, 2), d(2026, 10, 9), d(2026, 10, 9)],
+                             "channel": ["phone", "phone", "phone"], "outcome": ["not_reached", "wrong_number", "booked"]})
+    failed = DQ.failed_phones(outcomes, records)
+    assert failed["pseudo_id"].to_list() == ["p"] and failed["kind"][0] == DQ.FAILED_PHONE
+    other = pl.DataFrame({"pseudo_id": ["p", "q", "q"], "source": ["acute", "community", "acute"],
+                          "postcode": ["nr11aa", "NR9 9ZZ", "NR2 2BB"],
+                          "seen_on": [d(2026, 9, 1), d(2026, 9, 1), d(2024, 1, 1)]})
+    moved = DQ.moved(other, records, "2026-11-01")
+    assert moved["pseudo_id"].to_list() == ["q"] and "community record of 2026-09-01" in moved["detail"][0]
+
+
+def test_release_summary_divides_by_the_eligible_population_with_confidence_intervals():
+    from dagster_project.cohorts.publish import summarise
+
+    ranked = pl.DataFrame({"pseudo_id": [f"c{i}" for i in range(30)], "practice_code": ["A"] * 30,
+                           "pcn_code": ["N"] * 30, "stratum": ["s"] * 30, "imd_quintile": [1] * 20 + [5] * 10,
+                           "is_core20": [True] * 20 + [False] * 10, "ethnicity_group": ["White"] * 30,
+                           "age_band": ["65-74"] * 30})
+    eligible = pl.concat([ranked.drop("stratum"), pl.DataFrame({
+        "pseudo_id": [f"e{i}" for i in range(70)], "practice_code": ["A"] * 70, "pcn_code": ["N"] * 70,
+        "imd_quintile": [1] * 30 + [5] * 40, "is_core20": [True] * 30 + [False] * 40,
+        "ethnicity_group": ["White"] * 70, "age_band": ["65-74"] * 70})])
+    summary = summarise(ranked, eligible, 8)
+    overall = summary.filter(pl.col("dimension") == "overall").row(0, named=True)
+    assert overall["population"] == "100" and overall["cohort_per_1000"] == "300.0"
+    lo, hi = uptake.wilson(30, 100)
+    assert overall["ci95_per_1000"] == f"{1000 * lo:.1f}-{1000 * hi:.1f}"
+    imd1 = summary.filter((pl.col("dimension") == "imd_quintile") & (pl.col("group") == "IMD 1")).row(0, named=True)
+    assert imd1["cohort_per_1000"] == "400.0"  # 20 of the 50 eligible in quintile 1
+
+
+def test_team_capacity_is_per_head_of_the_reference_population():
+    config = P.load_config()
+    assert config.capacity["phone"] == 150 and config.reference_population == 1_100_000
+    assert config.capacity_for(1_100_000)["phone"] == 150
+    small = config.capacity_for(20_000)
+    assert small["phone"] == 3 and small["sms"] == 19 and small["letter"] == 6
+    assert config.capacity_for(100)["phone"] == 1
