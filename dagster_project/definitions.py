@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_project.cohorts.assets import COHORT_ASSETS
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
 from dagster_project.ops.defs import apply_operational_policies, operations
-from dagster_project.outreach.assets import OUTREACH_ASSETS
+from dagster_project.outreach.assets import OUTREACH_ASSETS, OUTREACH_JOB
 from dagster_project.projection import assets as projection
 from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
 from dagster_project.sources.assets import RAW_ASSETS
@@ -18,7 +18,7 @@ from dagster_project.warehouse.calibration import RISK_MODEL_ASSETS
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS, *COHORT_ASSETS,
             *RISK_MODEL_ASSETS, *OUTREACH_ASSETS],
-    jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job],
+    jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job, OUTREACH_JOB],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
     resources={

@@ -43,3 +43,5 @@ def outreach_plan(context: dg.AssetExecutionContext, platform: PlatformResource)
 
 
 OUTREACH_ASSETS = [outreach_plan]
+# the named job `make run` and the UI run (never an ad hoc asset job)
+OUTREACH_JOB = dg.define_asset_job("publish_outreach_plan", selection=[PLAN])

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
-from dagster_project.outreach.assets import outreach_plan
-from dagster_project.resources import PlatformResource
 
 
 def publish_plan(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
-    resources = {"platform": PlatformResource(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))}
-    result = dg.materialize([outreach_plan], instance=instance, resources=resources, raise_on_error=False,
-                            tags={"trigger": "make_run"})
+    from dagster_project.definitions import defs
+
+    result = defs.resolve_job_def("publish_outreach_plan").execute_in_process(
+        instance=instance, raise_on_error=False, tags={"trigger": "make_run"})
     if not result.success:
         print("outreach/plan FAILED: see the Dagster run log")
         return False
