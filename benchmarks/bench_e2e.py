@@ -43,7 +43,7 @@ assert not failures, failures
 from dagster_project.definitions import defs
 job = defs.resolve_job_def("refresh_warehouse")
 keys = [k for k in job.asset_layer.selected_asset_keys if k.path[0] == "identity"]
-assert job.execute_in_process(asset_selection=keys, run_config=QUIET).success
+assert execute_job("refresh_warehouse", asset_selection=keys).success
 """,
     "dbt_build": """
 from dagster_project.warehouse.build import materialise_warehouse
@@ -62,7 +62,7 @@ os.environ.setdefault("PHM_PSEUDO_KEY", "benchmark-key-not-a-secret")
 import dagster as dg
 from dagster_project.lib.zones import Zones
 zones = Zones.at(sys.argv[1])
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+from dagster_project.ops.jobs import execute_job
 t, c = time.monotonic(), time.process_time()
 exec(sys.argv[2])
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -31,11 +31,6 @@ class PlatformResource(dg.ConfigurableResource):
         zones = Zones.from_env()
         return Zones.at(zones.data_dir, self.landing_dir or zones.landing)
 
-    @classmethod
-    def from_env(cls) -> PlatformResource:
-        zones = Zones.from_env()
-        return cls(data_dir=str(zones.data_dir), landing_dir=str(zones.landing))
-
 
 class LinkageBackendResource(dg.ConfigurableResource):
     """Where Splink runs: `duckdb` (one machine) or `spark` (`PHM_LINKAGE_BACKEND`,

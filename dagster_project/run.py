@@ -33,13 +33,12 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.jobs import MAKE_RUN_TAGS as TAGS
+from dagster_project.ops.jobs import QUIET
 from dagster_project.sources import raw_zone
 from dagster_project.sources.landing import discover_extracts
 from dagster_project.sources.partitions import PARTITIONS
 from dagster_project.sources.registry import load_registry, sources
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the UI keeps the full log
-TAGS = {"trigger": "make_run"}
 
 
 @dataclass

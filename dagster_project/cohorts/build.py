@@ -12,24 +12,16 @@ import dagster as dg
 from dagster_project.cohorts import publish
 from dagster_project.cohorts.assets import CONTACT_DETAILS, PROJECTS
 from dagster_project.lib.zones import Zones
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-TAGS = {"trigger": "make_run"}
+from dagster_project.ops.jobs import execute_job
 
 
 def publish_all(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
     """Refresh identity/contact_details (its step of `refresh_warehouse`), then run
     `publish_cohorts` for every project's partition. False when any of them failed."""
-    from dagster_project.definitions import defs
-
-    contact = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        instance=instance, asset_selection=[CONTACT_DETAILS], raise_on_error=False,
-        tags=TAGS, run_config=QUIET)
+    contact = execute_job("refresh_warehouse", instance, asset_selection=[CONTACT_DETAILS])
     if not contact.success:
         return False
-    job = defs.resolve_job_def("publish_cohorts")
-    results = [job.execute_in_process(instance=instance, partition_key=pid, raise_on_error=False,
-                                      tags=TAGS, run_config=QUIET) for pid in PROJECTS]
+    results = [execute_job("publish_cohorts", instance, partition_key=pid) for pid in PROJECTS]
     return all(r.success for r in results) and all(publish.latest(zones, pid) for pid in PROJECTS)
 
 

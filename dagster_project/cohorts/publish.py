@@ -173,7 +173,8 @@ def stratify_and_rank(cohort: pl.DataFrame, project: Project) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- summary
-def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
+def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: int,
+              nests: dict | None = None) -> pl.DataFrame:
     """Cohort size per stratum, practice, PCN, IMD quintile, ethnicity group, age band and
     Core20, with the group's eligible population and the gap (cohort per 1,000 people in the
     group); counts 1..suppress_below-1 (and rates built on them) shown as 'suppressed'."""
@@ -199,7 +200,8 @@ def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: in
     summary = pl.concat(rows).sort("dimension", "group")
     # primary and secondary suppression: no hidden count can be derived from the totals or
     # from another breakdown (practice in PCN, stratum in IMD quintile): cohorts/disclosure.py
-    published, _ = disclosure.suppress_summary(summary, suppress_below, summary_nesting(cohort, people))
+    nests = nests if nests is not None else summary_nesting(cohort, people)
+    published, _ = disclosure.suppress_summary(summary, suppress_below, nests)
     # 95% confidence interval of the gap (Wilson score, per 1,000 of the eligible population),
     # hidden wherever the count, the population or the rate is hidden
     ci = [f"{1000 * lo:.1f}-{1000 * hi:.1f}" if n and x is not None and 0 <= x <= n else ""
@@ -367,12 +369,16 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
 
     `gate_hook(gates) -> gates` lets a test force a gate failure. Raises ReleaseBlocked when
     a gate fails (after logging the attempt)."""
-    warehouse = zones.warehouse / "warehouse.duckdb"
+    warehouse = zones.warehouse_db
     cohort, evidence, population, run_date = read_cohort(warehouse, project)
     rule_status = rules.rule_status(warehouse, project.id, project.model, project.suppress_below)
     ranked = stratify_and_rank(cohort, project)
     eligible = population.filter(pl.col("is_eligible")) if "is_eligible" in population.columns else population
-    summary = summarise(ranked, eligible.drop("is_eligible", strict=False), project.suppress_below)
+    eligible = eligible.drop("is_eligible", strict=False)
+    # one nesting for protection and for the gate: the gate attacks exactly the relations
+    # suppression defended (those of the eligible population, a superset of the registered one's)
+    nests = summary_nesting(ranked, eligible)
+    summary = summarise(ranked, eligible, project.suppress_below, nests)
     root = zones.published / project.id
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{run_date}-{uuid.uuid4().hex[:8]}"
@@ -382,7 +388,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     evidence.write_parquet(staging / "evidence.parquet")
     summary.write_csv(staging / "summary.csv")
     disclosure.write_equations(staging / DISCLOSURE_FILE,  # the relations the gate attacks
-                               disclosure.equations(summary, summary_nesting(ranked, population)))
+                               disclosure.equations(summary, nests))
 
     call_lists: dict[str, pl.DataFrame] = {}
     if project.direct_care and ranked.height:

@@ -36,7 +36,7 @@ EVIDENCE_FIELDS = ["nhs_number_recorded", "given_name", "family_name", "dob_stri
 @dataclass(frozen=True)
 class ReviewZone:
     """Pairs with low <= match probability < high are reviewed: by default the pairs
-    just below the clustering threshold (0.99) that were not linked, and those just above
+    just below the clustering threshold (MATCH_THRESHOLD) that were not linked, and those just above
     it that were. Wider zones catch more errors and cost reviewers more time."""
 
     low: float = 0.8

@@ -4,6 +4,7 @@ import dagster as dg
 
 from dagster_project.cohorts import publish
 from dagster_project.cohorts.assets import CONTACT_DETAILS, RELEASE
+from dagster_project.lib.audit_who import launched_by
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
 from dagster_project.outreach import release
 from dagster_project.resources import PlatformResource
@@ -30,7 +31,7 @@ PLAN = dg.AssetKey(["outreach", "plan"])
 )
 def outreach_plan(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     try:
-        out = release.publish_outreach(platform.zones, run_id=context.run_id)
+        out = release.publish_outreach(platform.zones, run_id=context.run_id, who=launched_by(context.run))
     except publish.ReleaseBlocked as blocked:
         raise dg.Failure(description=str(blocked), allow_retries=False) from blocked
     table = lambda d: dg.MetadataValue.md(  # noqa: E731

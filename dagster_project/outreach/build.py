@@ -5,13 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.jobs import execute_job
 
 
 def publish_plan(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
-    from dagster_project.definitions import defs
-
-    result = defs.resolve_job_def("publish_outreach_plan").execute_in_process(
-        instance=instance, raise_on_error=False, tags={"trigger": "make_run"})
+    result = execute_job("publish_outreach_plan", instance)
     if not result.success:
         print("outreach/plan FAILED: see the Dagster run log")
         return False

@@ -39,10 +39,7 @@ DUPLICATE = "duplicate_registration"
 DEATH_ELSEWHERE = "death_recorded_elsewhere"
 FAILED_PHONE = "phone_number_failed"
 MOVED = "moved_per_other_source"
-KINDS = (DECEASED_NUMBER, SHARED_NUMBER, DUPLICATE, DEATH_ELSEWHERE, FAILED_PHONE, MOVED)
 IDENTITY_IN_DOUBT = (DECEASED_NUMBER, SHARED_NUMBER, DEATH_ELSEWHERE)
-DQ_COLUMNS = ["practice_code", "record_id", "pseudo_id", "kind", "detail", "nhs_number", "verify_identity"]
-RETURN_COLUMNS = ["kind", "patient_id", "nhs_number", "name", "date_of_birth", "detail", "verify_identity"]
 MOVED_LOOKBACK_DAYS = 365
 
 
@@ -153,7 +150,7 @@ def build(zones: Zones, run_date: str) -> pl.DataFrame:
     records = gp_records(zones)
     outcomes = pl.DataFrame(schema={"pseudo_id": pl.String, "practice_code": pl.String, "contact_date": pl.Date,
                                     "channel": pl.String, "outcome": pl.String})
-    warehouse = zones.warehouse / "warehouse.duckdb"
+    warehouse = zones.warehouse_db
     if warehouse.exists():
         con = duckdb.connect(str(warehouse), read_only=True)
         try:

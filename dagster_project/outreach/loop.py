@@ -28,6 +28,7 @@ import datetime as dt
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.jobs import execute_job
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
 
@@ -74,11 +75,7 @@ def close_previous_loop(zones: Zones, instance: dg.DagsterInstance | None = None
     partitions = PARTITIONS["outreach"]
     if delivery not in instance.get_dynamic_partitions(partitions.name):
         instance.add_dynamic_partitions(partitions.name, [delivery])
-    from dagster_project.definitions import defs
-
-    result = defs.resolve_job_def("ingest_outreach").execute_in_process(
-        instance=instance, partition_key=delivery, raise_on_error=False,
-        tags={"trigger": "make_run"})
+    result = execute_job("ingest_outreach", instance, partition_key=delivery)
     print(f"outcomes loop: {landed} {'ingested' if result.success else 'FAILED at the gate'}")
     if not result.success:
         return False

@@ -117,7 +117,7 @@ def build_plan(zones: Zones, run_date: str, config: P.OutreachConfig) -> tuple[p
     conv = P.conversations(releases, previous_carried(zones, run_date))
     preferred = releases.join(conv.select("pseudo_id", pl.col("top_project").alias("project")),
                               on=["pseudo_id", "project"]).select("pseudo_id", "preferred")
-    history, needs = warehouse_facts(zones.warehouse / "warehouse.duckdb", run_date)
+    history, needs = warehouse_facts(zones.warehouse_db, run_date)
     details = contacts.lookup(zones, conv.select("pseudo_id", "practice_code")).drop("practice_code")
     plan = (conv.join(preferred, on="pseudo_id", how="left")
             .join(history, on="pseudo_id", how="left")
@@ -133,7 +133,7 @@ def build_plan(zones: Zones, run_date: str, config: P.OutreachConfig) -> tuple[p
 
 def capacity_of(zones: Zones, config: P.OutreachConfig) -> dict[str, int]:
     """The team's daily capacity per channel for this ICS's registered population."""
-    con = duckdb.connect(str(zones.warehouse / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(zones.warehouse_db), read_only=True)
     try:
         population = con.sql("select count(*) from intermediate.int_cohort_population").fetchone()[0]
     finally:
@@ -177,12 +177,13 @@ def summarise(plan: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
 
 
 def publish_outreach(zones: Zones, run_date: str | None = None, run_id: str | None = None,
-                     config: P.OutreachConfig | None = None, suppress_below: int = 8) -> OutreachRelease:
+                     config: P.OutreachConfig | None = None, suppress_below: int = 8,
+                     who: dict | None = None) -> OutreachRelease:
     config = config or P.load_config()
     run_date = run_date or release_date(zones)
     if run_date is None:
         raise FileNotFoundError(f"no project release under {zones.published}: publish the cohorts first")
-    warehouse = zones.warehouse / "warehouse.duckdb"
+    warehouse = zones.warehouse_db
     plan, _ = build_plan(zones, run_date, config)
     dq = dq_returns.build(zones, run_date)
     plan = dq_returns.flag_identity(plan, dq)
@@ -213,13 +214,14 @@ def publish_outreach(zones: Zones, run_date: str | None = None, run_id: str | No
         returned.write_csv(folder / "dq_return.csv")
         written[practice] = {**{n: r.height for n, r in rows.items()}, "dq_return": returned.height}
 
-    gates = run_gates(staging, plan, files, capacity_of(zones, config), dq)
+    capacity = capacity_of(zones, config)
+    gates = run_gates(staging, plan, files, capacity, dq)
     failed = [g for g in gates if not g.passed]
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    who = {"run_id": run_id, "user": os.environ.get("PHM_RELEASE_USER") or os.environ.get("USER") or "unknown"}
+    who = publish._who(run_id, who)  # the same "who" as every other audit line (lib/audit_who.py)
     base = {"when": now, **who, "project": FOLDER, "run_date": run_date}
     manifest = {"run_date": run_date, "created_at": now, **who, "config": config.__dict__,
-                "capacity_per_day": capacity_of(zones, config),
+                "capacity_per_day": capacity,
                 "gates": [g.__dict__ for g in gates], "files": sorted(str(p.relative_to(staging))
                                                                     for p in staging.rglob("*") if p.is_file())}
     write_json_atomic(staging / "release.json", manifest)

@@ -39,7 +39,7 @@ MARTS = ["mart_projection_population", "mart_projection_need", "mart_projection_
 )
 def projection_report(platform: PlatformResource) -> dg.MaterializeResult:
     tables = report.read_tables(platform.zones)
-    path = report.write_report(platform.zones)
+    path = report.write_report(platform.zones, tables)
     series = report.ics_series(tables)
     metadata: dict[str, dg.MetadataValue | str | float | int] = {
         "report": report_link(platform.zones, path),  # served by `make ui`

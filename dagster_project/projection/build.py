@@ -8,29 +8,26 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.jobs import execute_job
 from dagster_project.projection.assets import REPORT, headline_markdown
 from dagster_project.projection.report import ics_series, read_tables
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def build_projection(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
     """Materialise projection/report (job `publish_projection`); False when it failed."""
-    from dagster_project.definitions import defs
-
-    result = defs.resolve_job_def("publish_projection").execute_in_process(
-        instance=instance, raise_on_error=False, tags={"trigger": "make_run"}, run_config=QUIET)
-    return result.success
+    return execute_job("publish_projection", instance).success
 
 
 def projection_summary(zones: Zones, instance: dg.DagsterInstance | None = None) -> str:
     """The headline table, the back-test error and where the report is."""
     lines = ["", "Looking ahead (projection; principal with low-high interval):",
              headline_markdown(ics_series(read_tables(zones)))]
-    with (dg.DagsterInstance.get() if instance is None else _borrowed(instance)) as inst:
+    with (dg.DagsterInstance.get() if instance is None else contextlib.nullcontext(instance)) as inst:
         event = inst.get_latest_materialization_event(REPORT)
     meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
     if "backtest_mean_abs_pct_error" in meta:
@@ -40,14 +37,3 @@ def projection_summary(zones: Zones, instance: dg.DagsterInstance | None = None)
     if "report" in meta:
         lines.append(f"projection report: {meta['report'].value}")
     return "\n".join(lines)
-
-
-class _borrowed:
-    def __init__(self, instance):
-        self.instance = instance
-
-    def __enter__(self):
-        return self.instance
-
-    def __exit__(self, *exc):
-        return False

@@ -63,7 +63,7 @@ TABLES = {
 
 def read_tables(zones: Zones) -> dict[str, pl.DataFrame]:
     """The marts and seeds the report reads, from warehouse.duckdb (read-only)."""
-    path = zones.warehouse / "warehouse.duckdb"
+    path = zones.warehouse_db
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: build the warehouse (dbt) before the projection report")
     con = duckdb.connect(str(path), read_only=True)
@@ -312,9 +312,10 @@ coding, case finding or thresholds are not modelled.</li>
 """
 
 
-def write_report(zones: Zones) -> Path:
-    """Write reports/projection/<reference date>/index.html atomically and return its path."""
-    tables = read_tables(zones)
+def write_report(zones: Zones, tables: dict[str, pl.DataFrame] | None = None) -> Path:
+    """Write reports/projection/<reference date>/index.html atomically and return its path
+    (`tables`: what `read_tables` returned, when the caller has already read them)."""
+    tables = tables if tables is not None else read_tables(zones)
     html = render(tables)
     reference_date = tables["population"]["reference_date"].max()
     path = zones.reports / "projection" / str(reference_date) / "index.html"

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.lib.errors import ExtractError
-from dagster_project.lib.files import sha256_file
+from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.zones import Zones
 from dagster_project.quality.derived import add_audit_columns
 from dagster_project.quality.gx_runner import SuiteOutcome, load_suite, run_suite
@@ -140,7 +140,7 @@ def _consume_override(zones: Zones, path: Path, doc: dict, run_id: str) -> dict:
     record = {**doc, "file": str(path), "used_by_run": run_id,
               "used_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     target = used / f"{path.parent.parent.name}__{path.parent.name}__{path.stem}__{uuid.uuid4().hex[:8]}.json"
-    target.write_text(json.dumps(record, indent=2))
+    write_json_atomic(target, record)
     path.unlink()
     return record
 

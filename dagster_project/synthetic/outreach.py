@@ -120,20 +120,21 @@ def simulate_outreach(zones: Zones, run_date: str, extract_date: str | None = No
     registry = load_projects()
     start = dt.date.fromisoformat(run_date)
     end = dt.date.fromisoformat(extract_date) if extract_date else start + dt.timedelta(days=29)
-    con = duckdb.connect(str(zones.warehouse / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(zones.warehouse_db), read_only=True)
     try:
         imd = con.sql("select pseudo_id, imd_quintile from marts.dim_person").pl()
     finally:
         con.close()
+    plan_path = zones.published / "outreach" / run_date / "plan.parquet"
+    plan = pl.read_parquet(plan_path) if plan_path.exists() else None  # read once, not per project
     parts = []
     for i, pid in enumerate(projects or list(registry)):
         path = zones.published / pid / run_date / "cohort.parquet"
         if not path.exists():
             raise FileNotFoundError(f"no release of {pid} for {run_date} at {path}: publish it first")
         cohort = pl.read_parquet(path, columns=["project", "pseudo_id", "practice_code", "priority_rank"])
-        plan = zones.published / "outreach" / run_date / "plan.parquet"
-        if plan.exists():  # work the dated worklists: who, when and by which channel
-            parts.append(simulate_plan(cohort, pl.read_parquet(plan), imd, end, seed + i))
+        if plan is not None:  # work the dated worklists: who, when and by which channel
+            parts.append(simulate_plan(cohort, plan, imd, end, seed + i))
         else:
             parts.append(simulate(cohort, imd, start, end, list(registry[pid].channels), contact_share, seed + i))
     outcomes = pl.concat(parts)

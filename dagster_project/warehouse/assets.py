@@ -21,7 +21,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
 from dagster_project.ops.policies import TRANSIENT_RETRY, raise_unless_dbt_succeeded
 from dagster_project.resources import PlatformResource
-from dagster_project.warehouse.project import DBT_PROJECT, docs_dir, ensure_manifest
+from dagster_project.warehouse.project import DBT_PROJECT, ensure_manifest
 from dagster_project.warehouse.reference_date import resolve_reference_date
 from dagster_project.warehouse.translator import WarehouseTranslator
 
@@ -100,7 +100,7 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseCon
         yield from events
         raise_unless_dbt_succeeded(build)
     yield from with_table_facts(events, zones.warehouse_db)
-    docs = docs_dir(zones.data_dir)
+    docs = zones.dbt_docs
     generated = dbt.cli(["docs", "generate", *dbt_vars], target_path=docs, raise_on_error=False)
     generated.wait()
     if generated.is_successful() and (docs / "index.html").exists():

@@ -11,10 +11,9 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.zones import Zones
+from dagster_project.ops.jobs import execute_job
 from dagster_project.ops.report_server import base_url
-from dagster_project.warehouse.project import DOCS_PATH, docs_dir
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+from dagster_project.warehouse.project import DOCS_PATH
 
 
 def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstance | None = None,
@@ -27,9 +26,8 @@ def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstan
     job = defs.resolve_job_def("refresh_warehouse")
     keys = [k for k in job.asset_layer.selected_asset_keys if k.path[0] == "warehouse"]
     config = {"reference_date": reference_date} if reference_date else {}
-    return job.execute_in_process(
-        instance=instance, asset_selection=keys, raise_on_error=False, tags={"trigger": "make_run"},
-        run_config={**QUIET, "ops": {"warehouse_dbt": {"config": config}}})
+    return execute_job("refresh_warehouse", instance, asset_selection=keys,
+                       run_config={"ops": {"warehouse_dbt": {"config": config}}})
 
 
 def summary(zones: Zones) -> str:
@@ -52,6 +50,6 @@ def summary(zones: Zones) -> str:
     lines += [f"  {tier:<32} {n:>10,}" for tier, n in tiers]
     lines += ["", "Risk calibration (back-test a year ago): decile, people, predicted, observed, O/P"]
     lines += [f"  {d:>2} {p:>10,} {pr:>10,.1f} {o:>8,} {r}" for d, p, pr, o, r in calibration]
-    lines += ["", f"dbt docs: {docs_dir(zones.data_dir) / 'index.html'} (over HTTP with `make ui`: "
+    lines += ["", f"dbt docs: {zones.dbt_docs / 'index.html'} (over HTTP with `make ui`: "
                   f"{base_url()}/{DOCS_PATH})"]
     return "\n".join(lines)

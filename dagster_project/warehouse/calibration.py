@@ -34,6 +34,8 @@ import polars as pl
 from dagster import AssetExecutionContext
 from scipy.stats import rankdata
 
+from dagster_project.lib.files import write_atomic, write_json_atomic
+from dagster_project.lib.zones import Zones
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
 from dagster_project.resources import PlatformResource
 
@@ -62,10 +64,6 @@ def read_window(warehouse: Path, model: str) -> pl.DataFrame:
         return con.sql(f"select * from intermediate.{model} order by pseudo_id").pl()
     finally:
         con.close()
-
-
-def read_backtest(warehouse: Path) -> pl.DataFrame:
-    return read_window(warehouse, EVALUATION)
 
 
 def design(frame: pl.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
@@ -223,9 +221,9 @@ def refit(warehouse: Path, source: str = "the warehouse") -> tuple[pl.DataFrame,
 def risk_coefficients_refit(context: AssetExecutionContext,
                             platform: PlatformResource) -> dg.MaterializeResult:
     zones = platform.zones
-    coefficients, report = refit(zones.warehouse / "warehouse.duckdb")
-    coefficients.write_csv(zones.warehouse / "risk_coefficients_refit.csv")
-    (zones.warehouse / "risk_coefficients_refit.json").write_text(json.dumps(report, indent=2))
+    coefficients, report = refit(zones.warehouse_db)
+    write_atomic(zones.warehouse / "risk_coefficients_refit.csv", coefficients.write_csv)
+    write_json_atomic(zones.warehouse / "risk_coefficients_refit.json", report)
     split = report["time_split"]
     context.log.info(f"time-split evaluation: {split}")
     return dg.MaterializeResult(metadata={
@@ -250,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="what the warehouse holds, for the seed's descriptions "
                              "(e.g. 'the 20,000-person synthetic ICS, seed 5')")
     args = parser.parse_args(argv)
-    warehouse = args.data_dir / "warehouse" / "warehouse.duckdb"
+    warehouse = Zones.at(args.data_dir).warehouse_db
     coefficients, report = refit(warehouse, args.source)
     development = read_window(warehouse, DEVELOPMENT)
     with pl.Config(tbl_rows=50):

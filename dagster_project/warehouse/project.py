@@ -16,8 +16,6 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
-from dagster_project.lib.zones import Zones
-
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -50,6 +48,3 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
 DOCS_PATH = "warehouse/docs/index.html"  # the docs site's page, under the data directory
 
 
-def docs_dir(data_dir: Path) -> Path:
-    """Where `dbt docs generate` writes the static docs site (index.html)."""
-    return Zones.at(data_dir).dbt_docs
