@@ -137,10 +137,7 @@ def test_backtest_reports_error_per_measure_against_the_extracts(projected):
     assert {"population:all", "population:65plus", "population:85plus", "multimorbidity:ltc_2plus",
             "condition:diabetes", "condition:hypertension"} <= measures
     row = bt.filter(pl.col("measure") == "population:all").row(0, named=True)
-    # the extracts' living registered population, national data opt-outs included (dim_person
-    # leaves them out under the indirect-care policy; the back-test's actuals do not)
-    registered = query(zones, "select count(*) from intermediate.int_registered_people "
-                              "where sex in ('F', 'M')").item()
+    registered = query(zones, "select count(*) from marts.dim_person where sex in ('F', 'M')").item()
     assert row["actual"] == registered
     assert (row["target_date"] - row["base_date"]).days in (1095, 1096)
     assert row["pct_error"] == pytest.approx((row["projected"] - row["actual"]) / row["actual"], abs=1e-3)

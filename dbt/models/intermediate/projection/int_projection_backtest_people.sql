@@ -17,6 +17,11 @@ with dates as (
 registrations as (
     select * from {{ ref('stg_gp__registrations') }}
     where pseudo_id is not null
+    -- the indirect-care opt-out policy of dim_person, which the projection starts from:
+    -- projected and observed populations must be the same people
+    {% if national_data_opt_out_policy() == 'exclude' %}
+      and pseudo_id not in (select pseudo_id from {{ ref('stg_identity__opt_outs') }})
+    {% endif %}
 ),
 
 patients as (
