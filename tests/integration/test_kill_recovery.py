@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from dagster_project.ops.concurrency import ACTIVE, pid_alive, raw_pool, recover_dead_runs
@@ -47,6 +48,16 @@ def _launch(home: Path, data: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, start_new_session=True)
 
 
+def _wait_for_claim(home: Path, child: subprocess.Popen, timeout: float = 120.0) -> None:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and child.poll() is None:
+            if instance.event_log_storage.get_concurrency_info(POOL).claimed_slots:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the run never claimed its pool slot")
+
+
 def test_pid_alive():
     assert pid_alive(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -68,7 +79,14 @@ def test_runs_killed_at_random_moments_leave_no_slot_held(tmp_path):
         patients_frame(30_000 + trial).write_csv(landing / "patients.csv")
         child = _launch(home, data)
         assert child.stdout.readline().strip() == b"started"  # dagster imported, run about to start
-        time.sleep(rng.uniform(0.5, 5.0))
+        if trial % 2:
+            # any moment: before the run starts, while it stages, publishes or has finished
+            time.sleep(rng.uniform(0.2, 4.0))
+        else:
+            # inside the step: a fast machine finishes the step in ~0.4 s, so a blind sleep
+            # rarely lands there; wait for the claim, then kill a random moment into it
+            _wait_for_claim(home, child)
+            time.sleep(rng.uniform(0.0, 0.1))
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
         with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -80,7 +98,6 @@ def test_runs_killed_at_random_moments_leave_no_slot_held(tmp_path):
         # the visible partition is always one whole version with its own audit
         if raw_zone.published_dates(data / "raw", SPEC):
             audit = raw_zone.read_audit(data / "raw", SPEC, D)
-            import polars as pl
             assert audit["rows"] == pl.read_parquet(raw_zone.partition_file(data / "raw", SPEC, D)).height
     # the kills really did leave slots held (else this test proves nothing), and recovery freed them
     assert held_after_kill >= 2 and recovered >= held_after_kill
