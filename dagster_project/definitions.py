@@ -6,10 +6,11 @@ import dagster as dg
 
 from dagster_project.cohorts.assets import COHORT_ASSETS
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
+from dagster_project.linkage.resources import LinkageBackendResource, PseudonymisationKey
 from dagster_project.ops.defs import apply_operational_policies, operations
 from dagster_project.outreach.assets import OUTREACH_ASSETS, OUTREACH_JOB
 from dagster_project.projection import assets as projection
-from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
+from dagster_project.resources import PlatformResource
 from dagster_project.sources.assets import RAW_ASSETS
 from dagster_project.sources.automation import INGEST_JOBS, MONTHLY_SCHEDULES, landing_sensor
 from dagster_project.warehouse import WAREHOUSE_ASSETS, WAREHOUSE_RESOURCES

@@ -1,19 +1,16 @@
 """Resources: configuration read once, at the edge, and handed to assets.
 
 `PHM_DATA_DIR` (default ./data) holds every zone; `PHM_LANDING_DIR` points the
-platform at real extracts where they are delivered; `PHM_PSEUDO_KEY` is the
-pseudonymisation key (never in code; `make` sets a clearly labelled demo key).
+platform at real extracts where they are delivered. The linkage area owns its own
+resources (`linkage/resources.py`: the Splink backend and the pseudonymisation key), so
+this module, which every area imports, imports no area.
 """
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from dagster_project.lib.zones import Zones
-from dagster_project.linkage.backends import Backend
-from dagster_project.linkage.pseudonymise import require_key
 
 
 class PlatformResource(dg.ConfigurableResource):
@@ -30,31 +27,3 @@ class PlatformResource(dg.ConfigurableResource):
             return Zones.at(self.data_dir, self.landing_dir)
         zones = Zones.from_env()
         return Zones.at(zones.data_dir, self.landing_dir or zones.landing)
-
-
-class LinkageBackendResource(dg.ConfigurableResource):
-    """Where Splink runs: `duckdb` (one machine) or `spark` (`PHM_LINKAGE_BACKEND`,
-    `PHM_SPARK_MASTER`, e.g. `spark://host:7077` or `local[2]`)."""
-
-    engine: str = "duckdb"
-    spark_master: str = "local[2]"
-
-    def backend(self) -> Backend:
-        return Backend(name=self.engine, spark_master=self.spark_master)
-
-    @classmethod
-    def from_env(cls) -> LinkageBackendResource:
-        return cls(engine=os.environ.get("PHM_LINKAGE_BACKEND", "duckdb"),
-                   spark_master=os.environ.get("PHM_SPARK_MASTER", "local[2]"))
-
-
-class PseudonymisationKey(dg.ConfigurableResource):
-    """The HMAC key for pseudo ids: from the environment (`PHM_PSEUDO_KEY`), never code."""
-
-    key: str
-
-    def as_bytes(self) -> bytes:
-        try:
-            return require_key(self.key)
-        except ValueError as exc:  # a missing, short or demo key is permanent: never retried
-            raise dg.Failure(description=str(exc), allow_retries=False) from None

@@ -13,8 +13,8 @@ import polars as pl
 from dagster_project.cohorts import contacts, publish
 from dagster_project.cohorts.registry import load_projects
 from dagster_project.lib.audit_who import launched_by
+from dagster_project.lib.report_urls import link as report_link
 from dagster_project.ops.concurrency import IDENTITY_POOL, WAREHOUSE_POOL
-from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.assets import raw_key
 from dagster_project.sources.registry import load_registry

@@ -35,6 +35,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.cohorts import contacts, disclosure, report, rules
+from dagster_project.cohorts import uptake as uptake_of
 from dagster_project.cohorts.registry import Project
 from dagster_project.lib.audit_who import who_from_tags
 from dagster_project.lib.files import sha256_file, write_json_atomic
@@ -42,7 +43,6 @@ from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage.pipeline import OPT_OUTS
-from dagster_project.outreach import uptake as outreach_uptake
 from dagster_project.quality.gx_runner import load_suite, run_suite
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
@@ -206,7 +206,7 @@ def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: in
     # hidden wherever the count, the population or the rate is hidden
     ci = [f"{1000 * lo:.1f}-{1000 * hi:.1f}" if n and x is not None and 0 <= x <= n else ""
           for x, n in zip(summary["cohort"], summary["population"])
-          for lo, hi in [outreach_uptake.wilson(x, n) if n and x is not None and 0 <= x <= n else (0.0, 0.0)]]
+          for lo, hi in [uptake_of.wilson(x, n) if n and x is not None and 0 <= x <= n else (0.0, 0.0)]]
     cis = summary.select("dimension", pl.col("group").cast(pl.String)).with_columns(
         pl.Series("ci95_per_1000", ci, dtype=pl.String))
     hidden = pl.any_horizontal(pl.col(c).cast(pl.String) == SUPPRESSED
@@ -402,8 +402,8 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
                 call_lists[practice].write_csv(staging / "direct_care" / f"{practice}.csv")
 
     # uptake after contact among the people of the previous release (outcomes loop)
-    previous_run, uptake = outreach_uptake.for_release(zones.published, warehouse, project.id, run_date)
-    uptake = outreach_uptake.suppress(uptake, project.suppress_below) if uptake.height else uptake
+    previous_run, uptake = uptake_of.for_release(zones.published, warehouse, project.id, run_date)
+    uptake = uptake_of.suppress(uptake, project.suppress_below) if uptake.height else uptake
     if uptake.height:
         uptake.write_csv(staging / UPTAKE)
 

@@ -61,7 +61,7 @@ def _section(summary: pl.DataFrame, dimension: str, heading: str, sort_by_size: 
 
 def uptake_section(uptake: pl.DataFrame | None, previous_run: str | None, suppress_below: int = 8) -> str:
     """Uptake after contact against comparable people not yet contacted (suppressed table
-    from dagster_project.outreach.uptake), by IMD quintile with 95% confidence intervals."""
+    from dagster_project.cohorts.uptake), by IMD quintile with 95% confidence intervals."""
     if previous_run is None:
         return ("<section><h2>Uptake after contact</h2><p class='note'>No earlier release of this "
                 "project: nothing to compare yet.</p></section>")

@@ -3,11 +3,12 @@
 import dagster as dg
 import polars as pl
 
+from dagster_project.lib.report_urls import link as report_link
 from dagster_project.linkage import pipeline
+from dagster_project.linkage.resources import LinkageBackendResource, PseudonymisationKey
 from dagster_project.ops.concurrency import IDENTITY_POOL
 from dagster_project.ops.policies import TRANSIENT_RETRY
-from dagster_project.ops.report_server import link as report_link
-from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
+from dagster_project.resources import PlatformResource
 from dagster_project.sources.assets import raw_key
 from dagster_project.sources.registry import load_registry
 

@@ -26,17 +26,13 @@ from typing import Any
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from dagster_project.lib.zones import Zones
+from dagster_project.lib.alert_log import alerts_file, append_alert
 from dagster_project.resources import PlatformResource
 
 WEBHOOK_ENV = "PHM_ALERT_WEBHOOK_URL"
 UI_URL_ENV = "PHM_DAGSTER_URL"  # e.g. http://phm-dagster.internal:3000, for a link in the alert
 WEBHOOK_TIMEOUT_SECONDS = 10
 _CHECK_FIELDS = ("failing_expectations", "error", "report", "extract_date", "rows")
-
-
-def alerts_file(zones: Zones) -> Path:
-    return zones.alerts / "alerts.jsonl"
 
 
 def _first_line(text: str | None) -> str:
@@ -121,13 +117,6 @@ def summary_line(record: Mapping[str, Any]) -> str:
     what = f"blocking check(s) failed: {checks}" if checks else record["message"]
     part = f" [{record['partition']}]" if record.get("partition") else ""
     return f"PHM run failed: {record['job']}{part} (run {record['run_id'][:8]}): {what}"
-
-
-def append_alert(record: Mapping[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-    return path
 
 
 def post_webhook(record: Mapping[str, Any], url: str,

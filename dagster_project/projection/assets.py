@@ -13,8 +13,8 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from dagster_project.lib.report_urls import link as report_link
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
-from dagster_project.ops.report_server import link as report_link
 from dagster_project.projection import report
 from dagster_project.resources import PlatformResource
 

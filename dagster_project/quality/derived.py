@@ -10,10 +10,11 @@ reach the raw zone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from dagster_project.lib.nhs_number import valid_expr
-from dagster_project.sources.registry import TableSpec
 
 NHS_VALID = "_nhs_number_is_valid"
 KEY_DUPLICATE = "_record_key_is_duplicate"
@@ -22,14 +23,16 @@ DEATH_BEFORE_BIRTH = "_death_before_birth"
 
 
 def add_audit_columns(
-    frame: pl.DataFrame, spec: TableSpec, births: pl.DataFrame | None = None
+    frame: pl.DataFrame, record_key: Sequence[str], event_date: str | None,
+    births: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The extract with the audit columns its suite refers to.
+    """The extract with the audit columns its suite refers to: `record_key` and `event_date`
+    are the table's (registry) record key and event-date column; quality imports no area.
 
     `births` (patient key columns + date_of_birth) lets tables without a date of birth of
     their own (GP events, medications) check that events do not precede birth.
     """
-    exprs: list[pl.Expr] = [pl.struct(list(spec.record_key)).is_duplicated().alias(KEY_DUPLICATE)]
+    exprs: list[pl.Expr] = [pl.struct(list(record_key)).is_duplicated().alias(KEY_DUPLICATE)]
     if "nhs_number" in frame.columns:
         exprs.append(
             pl.when(pl.col("nhs_number").is_not_null())
@@ -41,7 +44,7 @@ def add_audit_columns(
         # null when either date is missing: GX counts only rows where both are known
         exprs.append((pl.col("date_of_death") < pl.col("date_of_birth")).alias(DEATH_BEFORE_BIRTH))
     out = frame.with_columns(exprs)
-    if spec.event_date and spec.event_date in out.columns:
+    if event_date and event_date in out.columns:
         if "date_of_birth" in out.columns:
             dob = pl.col("date_of_birth")
         elif births is not None and {"practice_code", "patient_id"} <= set(out.columns):
@@ -60,7 +63,7 @@ def add_audit_columns(
             dob = None
         if dob is not None:
             out = out.with_columns(
-                (pl.col(spec.event_date) - dob).dt.total_days().alias(DAYS_AFTER_BIRTH)
+                (pl.col(event_date) - dob).dt.total_days().alias(DAYS_AFTER_BIRTH)
             )
             if "_dob" in out.columns:
                 out = out.drop("_dob")

@@ -10,10 +10,10 @@ downstream step and the partition is not published) and the suite's warnings
 import dagster as dg
 
 from dagster_project.lib.audit_who import launched_by
+from dagster_project.lib.report_urls import link as report_link
 from dagster_project.lib.zones import Zones
 from dagster_project.ops.concurrency import raw_pool
 from dagster_project.ops.policies import TRANSIENT_RETRY
-from dagster_project.ops.report_server import link as report_link
 from dagster_project.resources import PlatformResource
 from dagster_project.sources.ingest import IngestResult, ingest_partition
 from dagster_project.sources.partitions import PARTITIONS

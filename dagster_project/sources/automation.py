@@ -7,8 +7,8 @@ import json
 
 import dagster as dg
 
+from dagster_project.lib.alert_log import alerts_file, append_alert
 from dagster_project.lib.zones import Zones
-from dagster_project.ops.alerts import alerts_file, append_alert
 from dagster_project.resources import PlatformResource
 from dagster_project.sources import raw_zone
 from dagster_project.sources.assets import raw_asset_keys

@@ -180,7 +180,7 @@ def ingest_partition(
                 f"{len(unknown)} file(s) in the extract folder are no {spec.source} table of the "
                 f"landing contract and were not loaded: {unknown}")
         staged = raw_zone.stage(loaded.frame, zones.raw, spec, extract_date)
-        audited = add_audit_columns(loaded.frame, spec, _births(zones, spec, extract_date))
+        audited = add_audit_columns(loaded.frame, spec.record_key, spec.event_date, _births(zones, spec, extract_date))
         del loaded
         sample_columns = [c for c in audited.columns if c not in spec.direct_identifiers]
         result.suite = run_suite(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from dagster_project.lib.report_urls import base_url
 from dagster_project.lib.zones import Zones
 from dagster_project.ops.jobs import execute_job
-from dagster_project.ops.report_server import base_url
 from dagster_project.warehouse.project import DOCS_PATH
 
 

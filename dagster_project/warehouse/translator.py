@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator
 
-from dagster_project.ops.report_server import base_url
+from dagster_project.lib.report_urls import base_url
 from dagster_project.warehouse.project import DOCS_PATH
 
 GROUP = "warehouse"

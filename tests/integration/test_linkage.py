@@ -11,7 +11,8 @@ import pytest
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import pipeline
 from dagster_project.linkage.assets import IDENTITY_ASSETS, PERSON_INDEX, REFRESH_SELECTION
-from dagster_project.resources import LinkageBackendResource, PlatformResource, PseudonymisationKey
+from dagster_project.linkage.resources import LinkageBackendResource, PseudonymisationKey
+from dagster_project.resources import PlatformResource
 from tests.conftest import ingest_all
 
 KEY = b"test-key-not-a-secret-16+"

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from dagster_project.outreach import uptake
+from dagster_project.cohorts import uptake
 
 
 def test_wilson_interval_matches_the_published_worked_values():

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from dagster_project.lib import report_urls
 from dagster_project.lib.zones import Zones
 from dagster_project.ops import report_server
 
@@ -84,10 +85,10 @@ def test_never_serves_landing_raw_identity_or_direct_care_files(served):
 
 def test_metadata_links_only_what_is_served(served, monkeypatch):
     zones, base = served
-    monkeypatch.setenv(report_server.URL_ENV, base)
+    monkeypatch.setenv(report_urls.URL_ENV, base)
     report = zones.data_dir / "published/dpp/2026-11-01/report.html"
-    assert report_server.url_for(zones, report) == f"{base}/published/dpp/2026-11-01/report.html"
-    assert report_server.link(zones, report).value.startswith("http://127.0.0.1")
+    assert report_urls.url_for(zones, report) == f"{base}/published/dpp/2026-11-01/report.html"
+    assert report_urls.link(zones, report).value.startswith("http://127.0.0.1")
     contact = zones.data_dir / "identity/contact_details.parquet"
-    assert report_server.url_for(zones, contact) is None
-    assert report_server.link(zones, contact).value == str(contact)  # a path, never a URL
+    assert report_urls.url_for(zones, contact) is None
+    assert report_urls.link(zones, contact).value == str(contact)  # a path, never a URL
