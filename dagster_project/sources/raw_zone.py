@@ -48,6 +48,12 @@ def partition_file(raw_dir: Path, spec: TableSpec, extract_date: str) -> Path:
     return partition_dir(raw_dir, spec, extract_date) / PARTITION_FILE
 
 
+def every_extract(raw_dir: Path, spec: TableSpec) -> Path:
+    """The glob over every published extract of a table: what the warehouse reads (dbt's
+    sources location, dbt_project.yml; tests/unit/test_dbt_sources.py keeps them equal)."""
+    return partition_file(raw_dir, spec, "*")
+
+
 def stage(frame: pl.DataFrame, raw_dir: Path, spec: TableSpec, extract_date: str) -> Path:
     """Write a load to a staging folder of its table (same filesystem, so renames are atomic).
 

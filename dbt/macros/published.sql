@@ -7,7 +7,8 @@
     keeping its latest version.
 
   The source is read with DuckDB read_parquet(hive_partitioning) over
-  raw/<source>/<table>/extract_date=*/data.parquet (staging files `.staging-*` never match).
+  raw/<source>/<table>/extract_date=*/data.parquet (staging files `.staging-*` never match),
+  the location dbt_project.yml sets once for every raw source.
   The partition filter is a constant, so DuckDB prunes the other extracts' files.
 -#}
 {% macro published_snapshot(source_name, table_name) -%}
@@ -38,5 +39,7 @@
 {%- endmacro %}
 
 {% macro raw_glob(source_name, table_name) -%}
-    {{ var('data_dir', env_var('PHM_DATA_DIR', '../data')) }}/raw/{{ source_name }}/{{ table_name }}/extract_date=*/data.parquet
+    {#- the path inside the source's read_parquet('<glob>', ...): the one location set in
+        dbt_project.yml (sources: +meta: external_location), never a second copy -#}
+    {{ source(source_name, table_name).external.split("'")[1] }}
 {%- endmacro %}
