@@ -18,10 +18,10 @@ from dagster_project.ops.jobs import execute_job
 def publish_all(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
     """Refresh identity/contact_details (its step of `refresh_warehouse`), then run
     `publish_cohorts` for every project's partition. False when any of them failed."""
-    contact = execute_job("refresh_warehouse", instance, asset_selection=[CONTACT_DETAILS])
+    contact = execute_job("refresh_warehouse", instance, zones=zones, asset_selection=[CONTACT_DETAILS])
     if not contact.success:
         return False
-    results = [execute_job("publish_cohorts", instance, partition_key=pid) for pid in PROJECTS]
+    results = [execute_job("publish_cohorts", instance, zones=zones, partition_key=pid) for pid in PROJECTS]
     return all(r.success for r in results) and all(publish.latest(zones, pid) for pid in PROJECTS)
 
 

@@ -28,11 +28,26 @@ from pathlib import Path
 
 import polars as pl
 
-SUPPRESSED = "suppressed"
+SUPPRESSED = "suppressed"  # the published marker of a hidden count, everywhere
 OVERALL = ("overall", "all")
 COLUMNS = ("cohort", "population")
 
 Cell = tuple[str, str, str]  # (column, dimension, group)
+
+
+def is_small(count: int | None, threshold: int) -> bool:
+    """Primary suppression hides counts 1..threshold-1 (a zero discloses nobody: shown)."""
+    return count is not None and 1 <= count < threshold
+
+
+def small_expr(count: pl.Expr, threshold: int) -> pl.Expr:
+    """`is_small` for a column of counts."""
+    return count.is_between(1, threshold - 1)
+
+
+def shown_expr(count: pl.Expr, threshold: int) -> pl.Expr:
+    """A count column as published: SUPPRESSED where small, else the count as text."""
+    return pl.when(small_expr(count, threshold)).then(pl.lit(SUPPRESSED)).otherwise(count.cast(pl.String))
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,7 @@ def attack(values: dict[Cell, int | None], equations: list[Equation], passes: in
 def protect(values: dict[Cell, int], threshold: int, eqs: list[Equation]) -> set[Cell]:
     """The cells to suppress: primary (1..threshold-1) plus enough secondary cells that
     `attack` recovers none."""
-    hidden = {c for c, v in values.items() if v is not None and 1 <= v < threshold}
+    hidden = {c for c, v in values.items() if is_small(v, threshold)}
     for _ in range(10_000):
         shown = {c: (None if c in hidden else v) for c, v in values.items()}
         recovered = attack(shown, eqs)

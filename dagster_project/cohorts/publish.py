@@ -48,7 +48,6 @@ from dagster_project.quality.gx_runner import load_suite, run_suite
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 AUDIT_LOG = "audit_log.jsonl"
 LATEST = "latest.json"
-SUPPRESSED = disclosure.SUPPRESSED
 DISCLOSURE_FILE = "disclosure.json"
 UPTAKE = "uptake.csv"
 COHORT_COLUMNS = ["project", "pseudo_id", "practice_code", "pcn_code", "stratum", "priority_rank",
@@ -209,10 +208,10 @@ def summarise(ranked: pl.DataFrame, population: pl.DataFrame, suppress_below: in
           for lo, hi in [uptake_of.wilson(x, n) if n and x is not None and 0 <= x <= n else (0.0, 0.0)]]
     cis = summary.select("dimension", pl.col("group").cast(pl.String)).with_columns(
         pl.Series("ci95_per_1000", ci, dtype=pl.String))
-    hidden = pl.any_horizontal(pl.col(c).cast(pl.String) == SUPPRESSED
+    hidden = pl.any_horizontal(pl.col(c).cast(pl.String) == disclosure.SUPPRESSED
                                for c in ("cohort", "population", "cohort_per_1000"))
     return published.join(cis, on=["dimension", "group"], how="left").with_columns(
-        pl.when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.col("ci95_per_1000").fill_null(""))
+        pl.when(hidden).then(pl.lit(disclosure.SUPPRESSED)).otherwise(pl.col("ci95_per_1000").fill_null(""))
         .alias("ci95_per_1000"))
 
 
@@ -277,12 +276,12 @@ def run_gates(zones: Zones, project: Project, staging: Path, ranked: pl.DataFram
 
     summary = pl.read_csv(staging / "summary.csv", infer_schema_length=0)
     leaked = summary.filter(pl.any_horizontal(
-        pl.col(c).cast(pl.Int64, strict=False).is_between(1, project.suppress_below - 1)
+        disclosure.small_expr(pl.col(c).cast(pl.Int64, strict=False), project.suppress_below)
         for c in ("cohort", "population"))).height
     if (staging / UPTAKE).exists():
         uptake = pl.read_csv(staging / UPTAKE, infer_schema_length=0)
         leaked += uptake.filter(pl.any_horizontal(
-            pl.col(c).cast(pl.Int64, strict=False).is_between(1, project.suppress_below - 1)
+            disclosure.small_expr(pl.col(c).cast(pl.Int64, strict=False), project.suppress_below)
             for c in ("people", "took_up", "accepted_offer"))).height
     gates.append(GateResult("small_numbers_suppressed", leaked == 0,
                             f"{leaked} summary row(s) show a count 1-{project.suppress_below - 1}" if leaked

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.cohorts.disclosure import SUPPRESSED
 from dagster_project.cohorts.registry import Project
 from dagster_project.cohorts.rules import report_section as rule_section
 
-SUPPRESSED = "suppressed"
 MAX_BARS = 40
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.cohorts.disclosure import is_small
+
 ALL_PROJECTS = "all_projects"  # rules every cohort shares (the opt-outs)
 
 
 def _shown(count: int, suppress_below: int) -> int | str:
-    return f"<{suppress_below}" if 0 < count < suppress_below else count
+    return f"<{suppress_below}" if is_small(count, suppress_below) else count
 
 
 def rule_status(warehouse: Path, project_id: str, model: str, suppress_below: int) -> dict:

@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-SUPPRESSED = "suppressed"
+from dagster_project.cohorts.disclosure import SUPPRESSED, small_expr
+
 Z95 = 1.959963984540054
 UPTAKE_COLUMNS = ["imd_quintile", "group", "people", "took_up", "rate", "ci_low", "ci_high", "accepted_offer"]
 ACCEPTED = ("booked", "referred", "accepted")
@@ -79,8 +80,8 @@ def compare(previous_cohort: pl.DataFrame, contacts: pl.DataFrame, events: pl.Da
 
 def suppress(table: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
     """Strings for sharing: counts 1..suppress_below-1 and rates built on them suppressed."""
-    small = lambda c: (pl.col(c) >= 1) & (pl.col(c) < suppress_below)  # noqa: E731
-    hide_rate = small("people") | small("took_up") | ((pl.col("people") - pl.col("took_up")).is_between(1, suppress_below - 1))
+    small = lambda c: small_expr(pl.col(c), suppress_below)  # noqa: E731
+    hide_rate = small("people") | small("took_up") | small_expr(pl.col("people") - pl.col("took_up"), suppress_below)
     return table.with_columns(
         *[pl.when(hide_rate).then(pl.lit(SUPPRESSED)).otherwise(pl.col(c).round(4).cast(pl.String)).alias(c)
           for c in ("rate", "ci_low", "ci_high")],

@@ -5,7 +5,8 @@ An information-governance audit asks "who did this, and why": an audit line sayi
 
 - the person: the Dagster run tag `dagster/user` (set by Dagster+ and by an authenticating
   proxy deployment that tags runs), else `phm/user` (set by hand on a launch, or by the
-  `PHM_RUN_USER` environment variable of the process that launched it), else the operating
+  `PHM_RUN_USER` (or its earlier name `PHM_RELEASE_USER`) environment variable of the
+  process that launched it), else the operating
   system account of the process (the account `make run` or the daemon runs as);
 - the automation, when no person pressed a button: the schedule or sensor name;
 - for re-identified (direct-care) outputs, the approval reference and purpose
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 
 USER_TAGS = ("dagster/user", "phm/user")
 USER_ENV = "PHM_RUN_USER"
+USER_ENVS = (USER_ENV, "PHM_RELEASE_USER")  # PHM_RELEASE_USER: the earlier name, still honoured
 
 
 def os_user() -> str:
@@ -34,11 +36,22 @@ def os_user() -> str:
         return f"uid:{os.getuid()}"
 
 
+def person(tags: Mapping[str, str]) -> tuple[str, str]:
+    """(the person, where that name came from): a run tag, an environment variable (named),
+    else the operating system account."""
+    for tag in USER_TAGS:
+        if tags.get(tag):
+            return tags[tag], "run tag"
+    for env in USER_ENVS:
+        if os.environ.get(env):
+            return os.environ[env], env
+    return os_user(), "os account"
+
+
 def who_from_tags(tags: Mapping[str, str] | None) -> dict:
     """The `who` block of an audit record from a run's tags (empty tags: this process)."""
     tags = dict(tags or {})
-    person = next((tags[t] for t in USER_TAGS if tags.get(t)), None) or os.environ.get(USER_ENV) \
-        or os.environ.get("PHM_RELEASE_USER")
+    user, user_source = person(tags)
     schedule, sensor = tags.get("dagster/schedule_name"), tags.get("dagster/sensor_name")
     if schedule:
         trigger = f"schedule:{schedule}"
@@ -51,9 +64,8 @@ def who_from_tags(tags: Mapping[str, str] | None) -> dict:
     else:
         trigger = "manual"
     who = {
-        "user": person or os_user(),
-        "user_source": "run tag" if any(tags.get(t) for t in USER_TAGS) else (
-            USER_ENV if os.environ.get(USER_ENV) else "os account"),
+        "user": user,
+        "user_source": user_source,
         "os_user": os_user(),
         "host": socket.gethostname(),
         "trigger": trigger,

@@ -58,9 +58,10 @@ def pid_alive(pid: int) -> bool:
 def executing_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
     """Processes that started executing the run (its run worker and step workers)."""
     pids = set()
-    for record in instance.get_records_for_run(run_id).records:
+    # only the start events, filtered by the event log storage (not every event of a long run)
+    for record in instance.get_records_for_run(run_id, of_type=_EXECUTING).records:
         event = record.event_log_entry.dagster_event
-        if event is not None and event.event_type in _EXECUTING and event.pid:
+        if event is not None and event.pid:
             pids.add(int(event.pid))
     return pids
 

@@ -62,9 +62,25 @@ class ChainIdle(dg.AutomationCondition):
         return "no ingest, refresh or publish run is queued or in flight"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        idle = not chain_busy(context.asset_graph_view.instance)
+        # last in every AND: most ticks nothing is a candidate, and then nothing is asked
+        if context.candidate_subset.is_empty:
+            return dg.AutomationResult(context, true_subset=context.get_empty_subset())
+        idle = not _busy_at(context.asset_graph_view.instance, context.evaluation_time)
         return dg.AutomationResult(
             context, true_subset=context.candidate_subset if idle else context.get_empty_subset())
+
+
+# one run-storage query per tick, not one per asset: every asset evaluated on a tick shares
+# the tick's evaluation_time (the newest tick only is kept)
+_BUSY: dict[tuple[int, object], bool] = {}
+
+
+def _busy_at(instance: dg.DagsterInstance, evaluation_time) -> bool:
+    key = (id(instance), evaluation_time)
+    if key not in _BUSY:
+        _BUSY.clear()
+        _BUSY[key] = bool(chain_busy(instance))
+    return _BUSY[key]
 
 
 def chain_condition(cron: str, timezone: str) -> dg.AutomationCondition:

@@ -9,7 +9,7 @@ from dagster_project.ops.jobs import execute_job
 
 
 def publish_plan(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
-    result = execute_job("publish_outreach_plan", instance)
+    result = execute_job("publish_outreach_plan", instance, zones=zones)
     if not result.success:
         print("outreach/plan FAILED: see the Dagster run log")
         return False

@@ -75,7 +75,7 @@ def close_previous_loop(zones: Zones, instance: dg.DagsterInstance | None = None
     partitions = PARTITIONS["outreach"]
     if delivery not in instance.get_dynamic_partitions(partitions.name):
         instance.add_dynamic_partitions(partitions.name, [delivery])
-    result = execute_job("ingest_outreach", instance, partition_key=delivery)
+    result = execute_job("ingest_outreach", instance, zones=zones, partition_key=delivery)
     print(f"outcomes loop: {landed} {'ingested' if result.success else 'FAILED at the gate'}")
     if not result.success:
         return False

@@ -31,6 +31,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.cohorts import contacts, publish
+from dagster_project.cohorts.disclosure import shown_expr
 from dagster_project.cohorts.registry import load_projects
 from dagster_project.lib.files import write_json_atomic
 from dagster_project.lib.zones import Zones
@@ -172,8 +173,7 @@ def summarise(plan: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
             pl.lit("worklist_date x channel").alias("dimension"),
             pl.concat_str(pl.col("worklist_date").cast(pl.String), pl.lit(" x "), pl.col("channel")).alias("group")).len(),
     ]).sort("dimension", "group")
-    return counts.select("dimension", "group", pl.when(pl.col("len").is_between(1, suppress_below - 1))
-                         .then(pl.lit(publish.SUPPRESSED)).otherwise(pl.col("len").cast(pl.String)).alias("people"))
+    return counts.select("dimension", "group", shown_expr(pl.col("len"), suppress_below).alias("people"))
 
 
 def publish_outreach(zones: Zones, run_date: str | None = None, run_id: str | None = None,
@@ -195,8 +195,8 @@ def publish_outreach(zones: Zones, run_date: str | None = None, run_id: str | No
     plan.select(PLAN_COLUMNS).write_parquet(staging / "plan.parquet")
     summarise(plan, suppress_below).write_csv(staging / "summary.csv")
     dq_counts = dq.group_by("kind").len().sort("kind")
-    dq_counts.select("kind", pl.when(pl.col("len").is_between(1, suppress_below - 1)).then(pl.lit(publish.SUPPRESSED))
-                     .otherwise(pl.col("len").cast(pl.String)).alias("records")).write_csv(staging / "dq_summary.csv")
+    dq_counts.select("kind", shown_expr(pl.col("len"), suppress_below).alias("records")).write_csv(
+        staging / "dq_summary.csv")
 
     approved = sorted(publish.approved_practices(warehouse))
     files = channel_files(plan, config)

@@ -20,7 +20,7 @@ from dagster_project.projection.report import ics_series, read_tables
 
 def build_projection(zones: Zones, instance: dg.DagsterInstance | None = None) -> bool:
     """Materialise projection/report (job `publish_projection`); False when it failed."""
-    return execute_job("publish_projection", instance).success
+    return execute_job("publish_projection", instance, zones=zones).success
 
 
 def projection_summary(zones: Zones, instance: dg.DagsterInstance | None = None) -> str:

@@ -56,11 +56,12 @@ def folder_fingerprint(zones: Zones, source: str, extract_date: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def landing_problems(zones: Zones) -> list[str]:
-    """Refused folders (not dates, future-dated, links) and files that are no table."""
+def landing_problems(zones: Zones, discovered: dict | None = None) -> list[str]:
+    """Refused folders (not dates, future-dated, links) and files that are no table;
+    `discovered` (source -> discover_extracts) saves walking landing again."""
     problems = []
     for source in sources():
-        found = discover_extracts(zones.landing, source)
+        found = discovered[source] if discovered else discover_extracts(zones.landing, source)
         problems += found.problems()
         for extract_date in found.dates:
             unknown = unknown_table_files(zones.landing / source / extract_date, tables_of(source))
@@ -81,9 +82,9 @@ def new_extract_requests(
     delivery runs once and becomes a new version of the partition.
     """
     partition_requests, run_requests = [], []
-    problems = landing_problems(zones)
-    for source in sources():
-        found = discover_extracts(zones.landing, source)
+    discovered = {source: discover_extracts(zones.landing, source) for source in sources()}  # once a tick
+    problems = landing_problems(zones, discovered)
+    for source, found in discovered.items():
         new = [d for d in found.dates if d not in known.get(source, set())]
         if new:
             partition_requests.append(PARTITIONS[source].build_add_request(new))

@@ -13,6 +13,7 @@ warehouse once dbt has released it; then `dbt docs generate` into
 
 import json
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 import dagster as dg
 import duckdb
@@ -57,7 +58,7 @@ def table_facts(database, relations: Iterable[str]) -> dict[str, dict]:
 
 def with_table_facts(events: list, database) -> Iterator:
     """The dbt events, each model's and seed's materialisation with its row count and columns."""
-    nodes = {**MANIFEST_JSON.get("nodes", {})}  # models and seeds
+    nodes = _manifest_nodes()  # models and seeds
     relation_of = {id(e): nodes.get(_text(e.metadata.get("unique_id")), {}).get("relation_name")
                    for e in events if isinstance(e, dg.Output | dg.AssetMaterialization)}
     wanted = {r for r in relation_of.values() if r}
@@ -71,12 +72,12 @@ def _text(value) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def _manifest_json() -> dict:
+@cache
+def _manifest_nodes() -> dict:
+    """The manifest's nodes, read when a build first needs them (never at import: loading
+    the code location already reads the manifest once, in @dbt_assets)."""
     with open(MANIFEST) as fh:
-        return json.load(fh)
-
-
-MANIFEST_JSON = _manifest_json()
+        return json.load(fh).get("nodes", {})
 
 
 @dbt_assets(

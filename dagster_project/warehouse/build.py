@@ -1,7 +1,7 @@
 """Build the warehouse through the `refresh_warehouse` job and summarise it.
 
     from dagster_project.warehouse.build import materialise_warehouse, summary
-    result = materialise_warehouse(instance)      # the dbt assets of refresh_warehouse
+    result = materialise_warehouse(zones, instance)  # the dbt assets of refresh_warehouse
     print(summary(zones))                         # segment sizes and risk calibration
 """
 
@@ -20,13 +20,13 @@ def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstan
                           reference_date: str | None = None) -> dg.ExecuteInProcessResult:
     """`dbt build` (+ docs) of every warehouse asset, checks included, as of the date: the
     warehouse subset of the Definitions' `refresh_warehouse` job (its resources and pools),
-    against the data directory of this process (`PHM_DATA_DIR`)."""
+    against `zones` (default: the data directory of this process, `PHM_DATA_DIR`)."""
     from dagster_project.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
     keys = [k for k in job.asset_layer.selected_asset_keys if k.path[0] == "warehouse"]
     config = {"reference_date": reference_date} if reference_date else {}
-    return execute_job("refresh_warehouse", instance, asset_selection=keys,
+    return execute_job("refresh_warehouse", instance, zones=zones, asset_selection=keys,
                        run_config={"ops": {"warehouse_dbt": {"config": config}}})
 
 

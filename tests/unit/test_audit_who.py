@@ -22,6 +22,16 @@ def test_without_a_tag_the_os_account_and_schedule_are_recorded(monkeypatch):
     assert _who("run-1")["user"] == getpass.getuser()
 
 
+def test_the_user_source_names_the_variable_the_user_came_from(monkeypatch):
+    monkeypatch.delenv("PHM_RUN_USER", raising=False)
+    monkeypatch.setenv("PHM_RELEASE_USER", "sam.release")
+    who = who_from_tags({})
+    assert (who["user"], who["user_source"]) == ("sam.release", "PHM_RELEASE_USER")  # not "os account"
+    monkeypatch.setenv("PHM_RUN_USER", "ria.run")
+    assert (who_from_tags({})["user"], who_from_tags({})["user_source"]) == ("ria.run", "PHM_RUN_USER")
+    assert who_from_tags({"phm/user": "tag.user"})["user_source"] == "run tag"
+
+
 def test_reidentified_outputs_carry_an_approval_reference_and_purpose():
     project = next(iter(load_projects().values()))
     registered = approval(project, {})

@@ -51,3 +51,13 @@ def test_the_gate_finds_a_cell_recoverable_through_a_pcn():
     assert disclosure.recoverable(published) == {}  # two hidden cells in the practice margin
     assert disclosure.recoverable(published, eqs) == {("cohort", "practice_code", "B"): 4,
                                                       ("cohort", "practice_code", "C"): 60}
+
+
+def test_one_small_count_rule_for_every_published_count():
+    from dagster_project.cohorts.disclosure import SUPPRESSED, is_small, shown_expr, small_expr
+
+    counts = pl.DataFrame({"n": [None, 0, 1, 7, 8, 100]})
+    assert [is_small(n, 8) for n in counts["n"]] == [False, False, True, True, False, False]
+    assert counts.select(small_expr(pl.col("n"), 8).alias("n"))["n"].to_list() == [None, False, True, True, False, False]
+    assert counts.select(shown_expr(pl.col("n"), 8).alias("n"))["n"].to_list() == [
+        None, "0", SUPPRESSED, SUPPRESSED, "8", "100"]

@@ -12,8 +12,8 @@ def test_dbt_outputs_carry_row_count_and_column_types(tmp_path, monkeypatch):
     con.execute("create schema marts")
     con.execute("create table marts.dim_person as select 'p' || i as pseudo_id, i as age from range(7) t(i)")
     con.close()
-    monkeypatch.setattr(assets, "MANIFEST_JSON", {"nodes": {
-        "model.phm.dim_person": {"relation_name": '"warehouse"."marts"."dim_person"'}}})
+    monkeypatch.setattr(assets, "_manifest_nodes", lambda: {
+        "model.phm.dim_person": {"relation_name": '"warehouse"."marts"."dim_person"'}})
     events = [dg.Output(None, output_name="warehouse__dim_person", metadata={"unique_id": "model.phm.dim_person"}),
               dg.Output(None, output_name="warehouse__gone", metadata={"unique_id": "model.phm.gone"})]
     out = list(assets.with_table_facts(events, database))
