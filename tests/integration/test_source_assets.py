@@ -56,6 +56,8 @@ def test_blocking_gate_stops_downstream_and_records_the_check(zones, gp_assets):
     assert ok.success
     checks = {e.asset_check_key.name: e.passed for e in ok.get_asset_check_evaluations()}
     assert checks[GATE] is True
+    # the verdict belongs to the extract date: the UI shows it against the partition
+    assert {e.partition for e in ok.get_asset_check_evaluations()} == {"2026-10-01"}
 
     bad = good.with_columns(good["sex"].scatter(list(range(20)), "Q"))
     write_landing(zones, "gp", "patients", "2026-11-01", bad)
@@ -71,3 +73,23 @@ def test_blocking_gate_stops_downstream_and_records_the_check(zones, gp_assets):
     step_keys = {e.step_key for e in failed.all_events if e.is_step_start}
     assert step_keys == {"raw__gp__patients"}
     assert not (zones.raw / "gp" / "events" / "extract_date=2026-11-01").exists()
+
+
+def test_a_range_run_records_each_extract_dates_verdict_on_its_partition(zones):
+    """A backfill of several dates is one run (single_run policy); each date's gate and
+    warnings verdicts still land on its own partition, none is left 'planned'."""
+    instance = dg.DagsterInstance.ephemeral()
+    dates = ["2026-09-01", "2026-10-01"]
+    for d in dates:
+        write_landing(zones, "gp", "patients", d, patients_frame())
+    instance.add_dynamic_partitions(PARTITIONS["gp"].name, dates)
+    result = dg.materialize(
+        [a for a in RAW_ASSETS if a.key == PATIENTS], instance=instance, raise_on_error=False,
+        resources={"platform": PlatformResource(data_dir=str(zones.data_dir))},
+        tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]})
+    assert result.success
+    for check in (GATE, WARNINGS):
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(PATIENTS, check), limit=10)
+        by_partition = {r.partition: r.status.value for r in history if r.partition}
+        assert by_partition == {d: "SUCCEEDED" for d in dates}, (check, by_partition)

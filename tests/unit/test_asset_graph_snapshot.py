@@ -28,12 +28,13 @@ def _partitions(node) -> str:
 
 def render(defs: dg.Definitions) -> str:
     graph = defs.resolve_asset_graph()
-    lines = ["# assets: key | group | partitions | automation | owners, then its checks (! = blocking)"]
+    lines = ["# assets: key | group | partitions | automation | owners, then its checks (! = blocking; partitioned = a verdict per partition)"]
     checks_by_asset: dict[dg.AssetKey, list[str]] = {}
     for check_key in graph.asset_check_keys:
         spec = graph.get_check_spec(check_key)
         checks_by_asset.setdefault(check_key.asset_key, []).append(
-            check_key.name + ("!" if spec.blocking else ""))
+            check_key.name + ("!" if spec.blocking else "")
+            + (" (partitioned)" if spec.partitions_def is not None else ""))
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         if not node.is_materializable:
