@@ -43,7 +43,8 @@ from dagster_project.lib.identifiers import RELEASE_IDENTIFIER_COLUMN
 from dagster_project.lib.nhs_number import is_valid
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage.pipeline import OPT_OUTS
-from dagster_project.quality.gx_runner import load_suite, run_suite
+from dagster_project.quality.engine import run_suite
+from dagster_project.quality.suite import load_suite
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 AUDIT_LOG = "audit_log.jsonl"

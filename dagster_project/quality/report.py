@@ -11,7 +11,7 @@ import html
 import json
 from pathlib import Path
 
-from dagster_project.quality.gx_runner import SuiteOutcome
+from dagster_project.quality.suite import SuiteOutcome
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}

@@ -18,8 +18,9 @@ from dagster_project.lib.errors import ExtractError
 from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.zones import Zones
 from dagster_project.quality.derived import add_audit_columns
-from dagster_project.quality.gx_runner import SuiteOutcome, load_suite, run_suite
+from dagster_project.quality.engine import run_suite
 from dagster_project.quality.report import render_html, write_report
+from dagster_project.quality.suite import SuiteOutcome, load_suite
 from dagster_project.sources import landing, raw_zone
 from dagster_project.sources.registry import TableSpec, load_registry, tables_of
 

@@ -1,10 +1,13 @@
-"""The GX runner: results over batches equal results over the whole extract."""
+"""Both validation paths (polars engine in production, GX on pandas batches as the
+reference): batches and one pass give the same verdicts and counts."""
 
 import datetime as dt
 
 import polars as pl
+import pytest
 
-from dagster_project.quality.gx_runner import run_suite
+from dagster_project.quality.engine import run_suite
+from dagster_project.quality.gx_runner import run_suite_gx
 
 SUITE = {
     "name": "t",
@@ -22,6 +25,10 @@ SUITE = {
     ],
 }
 PARAMS = {"lo": dt.datetime(1900, 1, 1), "hi": dt.datetime(2026, 11, 1), "rows": 100}
+RUNNERS = {
+    "polars": run_suite,
+    "gx-batched": lambda *a, **k: run_suite_gx(*a, batch_rows=128, **k),
+}
 
 
 def _frame():
@@ -41,25 +48,34 @@ def _summary(outcome):
     return {o.rule: (o.success, o.unexpected_count) for o in outcome.outcomes}
 
 
-def test_batches_give_the_same_verdicts_and_counts_as_one_pass():
-    whole = run_suite(_frame(), SUITE, PARAMS)
-    batched = run_suite(_frame(), SUITE, PARAMS, batch_rows=128)
+def test_gx_batches_give_the_same_verdicts_and_counts_as_one_pass():
+    whole = run_suite_gx(_frame(), SUITE, PARAMS)
+    batched = run_suite_gx(_frame(), SUITE, PARAMS, batch_rows=128)
     assert batched.batches == 8
-    assert _summary(whole) == _summary(batched)
-    verdicts = _summary(batched)
+    assert _summary(whole) == _summary(batched) == _summary(run_suite(_frame(), SUITE, PARAMS))
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_verdicts_and_counts(runner):
+    out = RUNNERS[runner](_frame(), SUITE, PARAMS)
+    verdicts = _summary(out)
     assert verdicts["sex allowed"] == (False, 100)  # 10% > 5%, all in the last batch
     assert verdicts["unique"] == (False, 2)  # the two duplicates sit in different batches
     assert verdicts["date range"] == (False, 1)  # a year-3024 typo is caught, not a crash
-    assert [o.rule for o in batched.blocking_failures] == ["sex allowed", "unique"]
-    assert [o.rule for o in batched.warnings] == ["date range"]
+    assert [o.rule for o in out.blocking_failures] == ["sex allowed", "unique"]
+    assert [o.rule for o in out.warnings] == ["date range"]
+    sex = next(o for o in out.outcomes if o.rule == "sex allowed")
+    assert sex.unexpected_values[:3] == ["X", "X", "X"] and sex.unexpected_percent == 10.0
 
 
-def test_sample_rows_point_at_the_failing_rows():
-    out = run_suite(_frame(), SUITE, PARAMS, batch_rows=128)
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_sample_rows_point_at_the_failing_rows(runner):
+    out = RUNNERS[runner](_frame(), SUITE, PARAMS)
     unique = next(o for o in out.outcomes if o.rule == "unique")
     assert [r["_row"] for r in unique.sample_rows] == [6, 996]
 
 
-def test_rate_rules_need_enough_rows_to_block():
-    out = run_suite(_frame(), SUITE, PARAMS, rate_block_min_rows=100)
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_rate_rules_need_enough_rows_to_block(runner):
+    out = RUNNERS[runner](_frame(), SUITE, PARAMS, rate_block_min_rows=100)
     assert [o.rule for o in out.blocking_failures] == ["unique"]  # 100 bad sex codes: not > 100
