@@ -73,7 +73,7 @@ def _frame(suite_name: str, suite: dict, seed: int) -> pl.DataFrame:
                 and "date_of_birth" not in frame.columns:
             births = frame.select("practice_code", "patient_id").unique().with_columns(
                 date_of_birth=pl.lit(dt.date(1950, 6, 1)))
-        return add_audit_columns(frame, spec, births)
+        return add_audit_columns(frame, spec.record_key, spec.event_date, births)
     # a suite with no registry table (the cohort release): type columns by their rules
     columns: dict[str, str] = {}
     for e in suite["expectations"]:
