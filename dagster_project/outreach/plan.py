@@ -12,6 +12,11 @@ A release date's projects become one outreach plan:
 2. `hold_back`: no new contact within `fatigue_days` of the person's last contact (any
    project, from outreach outcomes): those rows stay in the plan as `held_back_fatigue`.
 3. `choose_channel`, by rule, per person, first that applies:
+   - a contact method the person requires (Accessible Information Standard, SCCI1605:
+     936721000000107 |Requires contact by letter|, 795661000000104 |... by telephone|,
+     936701000000103 |... by short message service text message|), where possible;
+   - British Sign Language interpreter needed (204331000000107): never a voice call - a text
+     message to a mobile, else a letter;
    - interpreter needed (SNOMED CT 315594003 |Interpreter needed| recorded) -> a phone call
      with an interpreter when a number is usable, else a letter (an English text message
      is not accessible to them);
@@ -22,6 +27,9 @@ A release date's projects become one outreach plan:
      postcode in the identity zone;
    - else any possible channel (phone, sms, letter), else no contact route (status
      `no_contact_route`, contact not found).
+   A letter is printed in the format the person needs (`letter_format`: large print for
+   957331000000109 / 957351000000102 / 957371000000106 |Requires written information in at
+   least 20 / 24 / 28 point sans serif font|, Easyread for 796161000000101).
 4. `schedule`: per channel, people in need order fill each working day's capacity; the
    rest carry to the next working day; beyond the horizon they are `carried_over` into the
    next release's plan.
@@ -41,6 +49,8 @@ from dagster_project.cohorts.contacts import phone_kind  # noqa: F401  (re-expor
 
 CONFIG = Path(__file__).with_name("outreach.yaml")
 CHANNELS = ("phone", "sms", "letter")
+# AIS information format -> what the mail-merge prints
+LETTER_FORMATS = {"large_print": "large print (at least 20 point sans serif)", "easy_read": "Easyread"}
 SCHEDULED, CARRIED, FATIGUE, NO_ROUTE = "scheduled", "carried_over", "held_back_fatigue", "no_contact_route"
 
 
@@ -116,9 +126,12 @@ def hold_back(plan: pl.DataFrame, last_contacts: pl.DataFrame, run_date: str, fa
 
 # --------------------------------------------------------------------------- 3. channel
 def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
-    """Adds channel (phone / sms / letter / null), channel_reason, interpreter_needed.
+    """Adds channel (phone / sms / letter / null), channel_reason, interpreter_needed,
+    bsl_interpreter_needed and letter_format.
 
     plan needs: phone, address_line, postcode, interpreter_needed (bool, may be null),
+    optionally required_contact_method (letter / telephone / sms / null),
+    bsl_interpreter_needed (bool) and information_format (large_print / easy_read / null),
     phone_failed (the number was reported wrong), phone_unanswered (the last call was not
     answered), n_projects and preferred (list: the top project's channels in registry
     order; null = phone, sms, letter)."""
@@ -126,8 +139,13 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     failed = pl.col("phone_failed").fill_null(False)
     unanswered = pl.col("phone_unanswered").fill_null(False) if "phone_unanswered" in plan.columns else pl.lit(False)
     interpreter = pl.col("interpreter_needed").fill_null(False)
+    bsl = pl.col("bsl_interpreter_needed").fill_null(False) if "bsl_interpreter_needed" in plan.columns \
+        else pl.lit(False)
+    required = pl.col("required_contact_method") if "required_contact_method" in plan.columns \
+        else pl.lit(None, pl.String)
     can = {
-        "phone": kind.is_not_null() & ~failed & ~unanswered,
+        # a Deaf BSL user is not phoned (a voice call without an interpreter is not accessible)
+        "phone": kind.is_not_null() & ~failed & ~unanswered & ~bsl,
         # an English text is not accessible to someone who needs an interpreter
         "sms": (kind == "mobile") & ~failed & ~interpreter,
         "letter": pl.col("address_line").is_not_null() & pl.col("postcode").is_not_null(),
@@ -136,6 +154,11 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     preferred = preferred.fill_null(pl.lit(list(CHANNELS), pl.List(pl.String)))
     several = pl.col("n_projects").fill_null(1) > 1 if "n_projects" in plan.columns else pl.lit(False)
     rules: list[tuple[pl.Expr, str, str]] = [
+        ((required == "letter") & can["letter"], "letter", "requires contact by letter (AIS)"),
+        ((required == "telephone") & can["phone"], "phone", "requires contact by telephone (AIS)"),
+        ((required == "sms") & can["sms"], "sms", "requires contact by text message (AIS)"),
+        (bsl & can["sms"], "sms", "BSL interpreter needed: text message, not a voice call"),
+        (bsl & can["letter"], "letter", "BSL interpreter needed, no mobile: letter"),
         (interpreter & can["phone"], "phone", "interpreter needed: call with an interpreter"),
         (interpreter & can["letter"], "letter", "interpreter needed, no usable number: letter"),
         (several & can["phone"], "phone", "several reasons: one call settles them"),
@@ -149,9 +172,12 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     channel, reason = pl.when(rules[0][0]).then(pl.lit(rules[0][1])), pl.when(rules[0][0]).then(pl.lit(rules[0][2]))
     for cond, ch, why in rules[1:]:
         channel, reason = channel.when(cond).then(pl.lit(ch)), reason.when(cond).then(pl.lit(why))
+    fmt = pl.col("information_format") if "information_format" in plan.columns else pl.lit(None, pl.String)
     return plan.with_columns(channel.otherwise(pl.lit(None, pl.String)).alias("channel"),
                              reason.otherwise(pl.lit("no usable phone number or address")).alias("channel_reason"),
-                             interpreter.alias("interpreter_needed"))
+                             interpreter.alias("interpreter_needed"), bsl.alias("bsl_interpreter_needed"),
+                             fmt.replace_strict(LETTER_FORMATS, default=None, return_dtype=pl.String)
+                             .alias("letter_format"))
 
 
 # --------------------------------------------------------------------------- 4. capacity

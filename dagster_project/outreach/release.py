@@ -9,7 +9,8 @@ practice, dated worklists within capacity (files, gates, audit; logic in `plan`)
 - `direct_care/<practice_code>/` for practices with `direct_care_approved = Y` only, from the
   identity zone: `calls.csv` (worklist date, priority, NHS number, name, date of birth,
   phone, reasons in plain words, interpreter), `sms.csv` (send date, mobile, first name,
-  template id), `letters.csv` (send date, name, address line, postcode, reasons) and the
+  template id), `letters.csv` (send date, name, address line, postcode, reasons, format:
+  standard / large print / Easyread) and the
   practice's data-quality return `dq_return.csv` (see `dq_returns`).
 
 Written to a staging folder, gated (no identifier in the pseudonymised files, one channel
@@ -40,7 +41,13 @@ from dagster_project.outreach import plan as P
 
 FOLDER = "outreach"
 PLAN_COLUMNS = ["pseudo_id", "practice_code", "top_project", "projects", "n_projects", "need_rank", "carried_over",
-                "channel", "channel_reason", "interpreter_needed", "worklist_date", "status", "verify_identity"]
+                "channel", "channel_reason", "interpreter_needed", "bsl_interpreter_needed", "letter_format",
+                "worklist_date", "status", "verify_identity"]
+
+
+# what the plan reads of a person's coded communication needs (mart_outreach_contact_needs)
+NEEDS = {"pseudo_id": pl.String, "interpreter_needed": pl.Boolean, "required_contact_method": pl.String,
+         "bsl_interpreter_needed": pl.Boolean, "information_format": pl.String}
 
 
 @dataclass
@@ -88,7 +95,7 @@ def previous_carried(zones: Zones, run_date: str) -> pl.DataFrame:
 
 def warehouse_facts(warehouse: Path, run_date: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(contact history per person: last_contact_date, phone_failed, phone_unanswered;
-    contact needs per person: interpreter_needed) from the pseudonymised warehouse."""
+    contact needs per person: NEEDS) from the pseudonymised warehouse."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = {r[0] for r in con.sql(
@@ -104,9 +111,9 @@ def warehouse_facts(warehouse: Path, run_date: str) -> tuple[pl.DataFrame, pl.Da
         else:
             history = pl.DataFrame(schema={"pseudo_id": pl.String, "last_contact_date": pl.Date,
                                            "phone_failed": pl.Boolean, "phone_unanswered": pl.Boolean})
-        needs = (con.sql("select pseudo_id, interpreter_needed from marts.mart_outreach_contact_needs").pl()
+        needs = (con.sql(f"select {', '.join(NEEDS)} from marts.mart_outreach_contact_needs").pl()
                  if "marts.mart_outreach_contact_needs" in tables
-                 else pl.DataFrame(schema={"pseudo_id": pl.String, "interpreter_needed": pl.Boolean}))
+                 else pl.DataFrame(schema=NEEDS))
     finally:
         con.close()
     return history, needs
@@ -161,7 +168,8 @@ def channel_files(plan: pl.DataFrame, config: P.OutreachConfig) -> dict[str, pl.
         pl.col("given_name").str.to_titlecase().alias("first_name"),
         pl.col("top_project").replace_strict(config.sms_templates, default=config.default_sms_template).alias("template_id"))
     letters = scheduled.filter(pl.col("channel") == "letter").select(
-        "practice_code", pl.col("worklist_date").alias("send_date"), "name", "address_line", "postcode", "reasons")
+        "practice_code", pl.col("worklist_date").alias("send_date"), "name", "address_line", "postcode", "reasons",
+        pl.col("letter_format").fill_null("standard").alias("format"))
     return {"calls": calls, "sms": sms, "letters": letters}
 
 

@@ -339,6 +339,8 @@ def test_outreach_plan_one_conversation_channel_files_worklists_and_dq_returns(p
     assert plan.height == plan["pseudo_id"].n_unique() == releases["pseudo_id"].n_unique()
     assert plan.filter(pl.col("n_projects") > 1).height > 0
     assert set(plan["channel"].drop_nulls()) == {"phone", "sms", "letter"}
+    # Accessible Information Standard needs recorded in the synthetic GP record are honoured
+    assert plan["channel_reason"].str.contains("(AIS)", literal=True).any()
     capacity = capacity_of(published, P.load_config())
     per_day = plan.filter(pl.col("status") == P.SCHEDULED).group_by("worklist_date", "channel").len()
     for row in per_day.iter_rows(named=True):
@@ -352,7 +354,7 @@ def test_outreach_plan_one_conversation_channel_files_worklists_and_dq_returns(p
     assert calls.columns[:8] == ["worklist_date", "priority", "nhs_number", "name", "date_of_birth", "phone",
                                  "reasons", "interpreter"]
     assert sms.columns == ["send_date", "mobile", "first_name", "template_id"]
-    assert letters.columns == ["send_date", "name", "address_line", "postcode", "reasons"]
+    assert letters.columns == ["send_date", "name", "address_line", "postcode", "reasons", "format"]
     assert sms["mobile"].str.replace_all(" ", "").str.starts_with("07").all()
     assert letters["address_line"].null_count() == 0 and letters["postcode"].null_count() == 0
     scheduled_here = plan.filter((pl.col("status") == P.SCHEDULED) & pl.col("practice_code").is_in(out.practices))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -107,6 +108,40 @@ def test_channel_by_rule_honours_interpreter_need_and_failed_numbers():
     assert got["channel"].to_list() == ["phone", None, "phone", "letter", None, "letter", "phone", "letter"]
     assert got["channel_reason"][2] == "interpreter needed: call with an interpreter"
     assert got["channel_reason"][7] == "interpreter needed, no usable number: letter"
+
+
+def test_channel_honours_accessible_information_standard_needs():
+    """Hand-made people, one per AIS need (concept ids from the seed, not invented)."""
+    codes = pl.read_csv(Path(__file__).parents[2] / "dbt/seeds/outreach/outreach_contact_codes.csv",
+                        schema_overrides={"code": pl.String})
+    effect = dict(zip(codes["code"], zip(codes["need"], codes["effect"])))
+    assert effect["936721000000107"] == ("contact_method", "letter")
+    assert effect["204331000000107"] == ("bsl_interpreter", "needed")
+    assert effect["957351000000102"] == ("information_format", "large_print")
+    mobile, landline = "07700 900001", "01632 960002"
+    people = _people(
+        # 0 requires letter (has a mobile, project prefers sms)  1 requires telephone (prefers sms)
+        # 2 requires sms (several reasons would mean a call)     3 requires letter, no address -> falls back
+        # 4 BSL with mobile -> sms, never a call                 5 BSL, landline only -> letter
+        # 6 BSL, landline, no address -> no route (never phoned) 7 large print, letter by preference
+        # 8 Easyread, no mobile -> letter in Easyread
+        phone=[mobile, mobile, mobile, landline, mobile, landline, landline, landline, None],
+        address_line=["1 Mill Road", "2 Mill Road", "3 Mill Road", None, "5 Mill Road", "6 Mill Road", None,
+                      "8 Mill Road", "9 Mill Road"],
+        postcode=["NR1 1AA"] * 3 + [None] + ["NR1 1AA"] * 2 + [None] + ["NR1 1AA"] * 2,
+        required_contact_method=["letter", "telephone", "sms", "letter", None, None, None, None, None],
+        bsl_interpreter_needed=[False, False, False, False, True, True, True, False, False],
+        information_format=[None] * 7 + ["large_print", "easy_read"],
+        preferred=[["sms", "phone", "letter"]] * 7 + [["letter", "phone", "sms"]] * 2,
+        n_projects=[1, 1, 2, 1, 2, 1, 1, 1, 1])
+    got = P.choose_channel(people)
+    assert got["channel"].to_list() == ["letter", "phone", "sms", "phone", "sms", "letter", None, "letter", "letter"]
+    assert got["channel_reason"][0] == "requires contact by letter (AIS)"
+    assert got["channel_reason"][1] == "requires contact by telephone (AIS)"
+    assert got["channel_reason"][2] == "requires contact by text message (AIS)"
+    assert got["channel_reason"][4] == "BSL interpreter needed: text message, not a voice call"
+    assert got["letter_format"].to_list()[7:] == [P.LETTER_FORMATS["large_print"], "Easyread"]
+    assert got["letter_format"][0] is None
 
 
 def test_project_channel_preferences_sms_to_mobiles_and_unanswered_calls_become_texts():
