@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,9 +90,26 @@ CORRECTION_FLAG = {"apc": pl.col("wrong_primary_diagnosis_icd10").is_not_null(),
                    "referrals": pl.lit(False)}
 
 
-def generate(config: C.GeneratorConfig) -> GenerationSummary:
-    """Generate the whole synthetic ICS described by config; see the package docstring."""
+BUILD_STAGES = ("geography and practices", "people and conditions", "deaths, moves, registrations",
+                "GP events and medications", "hospital, therapy, community and social care activity",
+                "recorded identities")
+
+
+def stages(config: C.GeneratorConfig) -> list[str]:
+    """The stages `generate` reports, in order: build the population, write each extract."""
+    return [*BUILD_STAGES, *(f"extract {d.isoformat()}" for d in config.extract_dates()),
+            "ground truth"]
+
+
+def generate(config: C.GeneratorConfig,
+             progress: Callable[[str], None] | None = None) -> GenerationSummary:
+    """Generate the whole synthetic ICS described by config; see the package docstring.
+
+    `progress`, if given, is called with the name of each stage (`stages(config)`) as it starts.
+    """
     t0 = time.perf_counter()
+    step = progress or (lambda name: None)
+    step(BUILD_STAGES[0])
     out = Path(config.out)
     x = float(config.messiness)
     dates = config.extract_dates()
@@ -103,13 +121,16 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     postcodes = make_postcodes(lsoas, rngs[0])
     practices = make_practices(lsoas, postcodes, config.persons, rngs[1])
     ethnicity = pl.read_csv(C.ETHNICITY_CSV, infer_schema_length=0)
+    step(BUILD_STAGES[1])
     people, spare = make_people(lsoas, ethnicity, config.persons, end_day, rngs[2])
     people = assign_conditions(people, rngs[3])
+    step(BUILD_STAGES[2])
     people = assign_deaths(people, end_day, rngs[4])
     people = T.assign_end_of_life(people, end_day, rngs[10])
     people = assign_moves(people, lsoas, postcodes, end_day, rngs[4])
     regs = make_registrations(people, practices, end_day,
                               scaled(C.MESSINESS["gp"].duplicate, x), rngs[4])
+    step(BUILD_STAGES[3])
     codes = load_codelists()
     events, meds = make_events(people, codes, end_day, rngs[5])
     events = pl.concat([events, T.make_trajectory_events(people, codes, end_day, rngs[10])])
@@ -119,6 +140,7 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     meds = meds.sort("person_idx", "day", "dmd_code", maintain_order=True).with_row_index(
         "issue_id", offset=1)
 
+    step(BUILD_STAGES[4])
     ctx = A.ActivityContext(people, days[0] - int(3.25 * 365.25), end_day)
     activity = {
         "apc": A.make_apc(ctx, rngs[6]),
@@ -130,6 +152,7 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     social = A.make_social_care(ctx, scaled(C.MESSINESS["social_care"].duplicate, x), rngs[6])
 
     # Recorded identities, one per record
+    step(BUILD_STAGES[5])
     id_rng = rngs[7]
     regs = record_identity(regs.with_columns(day=pl.lit(None, pl.Int32)), people, "gp", x,
                            spare, id_rng)
@@ -148,6 +171,7 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
     person_cols = people.select("person_idx", "ethnicity_code", "phone", "email", "dod")
     for k, e in enumerate(days):
         ed = dates[k].isoformat()
+        step(f"extract {ed}")
 
         def put(source: str, table: str, df: pl.DataFrame, ed: str = ed) -> None:
             key = f"{source}/{table}"
@@ -215,6 +239,7 @@ def generate(config: C.GeneratorConfig) -> GenerationSummary:
         put("reference", "practices", practices_extract(practices))
         put("outreach", "outcomes", empty_outreach())
 
+    step("ground truth")
     _write_truth(out, people, lsoas, regs, practice_lut, activity, social, postcodes,
                  lsoa_codes, end_day)
     summary.seconds = time.perf_counter() - t0

@@ -359,6 +359,11 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "landing" / "gp").iterdir()) == [
         "2026-10-01", "2026-11-01"]
     assert (tmp_path / "truth" / "person_records.parquet").exists()
+    # progress on stderr, one line per stage in a log (a bar on a terminal), in order
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
+    assert [ln.split("] ")[1].split(" (at")[0] for ln in lines][-3:] == [
+        "extract 2026-10-01", "extract 2026-11-01", "ground truth"]
+    assert lines[0].startswith("[1/9] ") and lines[-1].startswith("[9/9] ")
 
 
 def test_people_frame_survives_a_missing_first_value(monkeypatch: pytest.MonkeyPatch) -> None:
