@@ -21,6 +21,7 @@ def test_run_generates_and_materialises_every_source(tmp_path, monkeypatch, caps
 
     assert run.main(["--persons", "1500", "--seed", "3"]) == 0
     out = capsys.readouterr().out
+    print(f"make run console lines: {len(out.splitlines())}")  # shown with pytest -rP
     zones = Zones.at(data_dir)
     assert "People linked" in out and "Bridges to Health segments" in out
     assert (data_dir / "warehouse" / "warehouse.duckdb").exists()
