@@ -44,6 +44,46 @@ PUBLISH_PROJECTION_JOB = "publish_projection"
 AUTOMATION_SENSOR = "downstream_refresh"
 
 
+STAGE_TAG = "phm/stage"
+# the chain job that does the same work as an automation run touching assets of this area
+STAGE_BY_AREA = {IDENTITY_GROUP: REFRESH_WAREHOUSE_JOB, WAREHOUSE_GROUP: REFRESH_WAREHOUSE_JOB,
+                 COHORTS_GROUP: PUBLISH_COHORTS_JOB, PROJECTION_GROUP: PUBLISH_PROJECTION_JOB}
+
+
+def stage_of(run: dg.DagsterRun) -> str | None:
+    """The chain stage of a run launched by declarative automation, named as the named job
+    that does the same work (automation runs execute Dagster's implicit asset job)."""
+    launched_by_automation = AUTOMATION_SENSOR in (run.tags.get("dagster/sensor_name"), run.tags.get("trigger"))
+    if not launched_by_automation or not run.asset_selection:
+        return None
+    stages = {STAGE_BY_AREA.get(key.path[0]) for key in run.asset_selection} - {None}
+    return "+".join(sorted(stages)) or None
+
+
+def label_stage(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
+    """Tag an automation run with its stage (`phm/stage`), once; the stage or None."""
+    stage = stage_of(run)
+    if stage and run.tags.get(STAGE_TAG) != stage:
+        instance.add_run_tags(run.run_id, {STAGE_TAG: stage})
+    return stage
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.STARTED,
+    name="label_automation_runs",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=f"Tags each run the {AUTOMATION_SENSOR} automation sensor launches with its chain "
+                f"stage ({STAGE_TAG}: refresh_warehouse, publish_cohorts or publish_projection), "
+                "so the Runs page can be filtered by stage: declarative automation launches "
+                "Dagster's implicit asset job, not the named jobs.",
+)
+def label_automation_runs(context: dg.RunStatusSensorContext):
+    stage = label_stage(context.instance, context.dagster_run)
+    if stage:
+        context.log.info(f"run {context.dagster_run.run_id[:8]}: {STAGE_TAG}={stage}")
+
+
 def cohorts_partitions(assets: Iterable[dg.AssetsDefinition]) -> dg.PartitionsDefinition | None:
     """The partitioning of the cohorts group (a static partition per project), if any."""
     defs = {a.partitions_def for a in assets
@@ -88,4 +128,4 @@ def build_refresh(assets: Sequence[dg.AssetsDefinition]):
                     "link and rebuild the warehouse; after the warehouse is rebuilt, re-publish "
                     "the cohorts and the projection report; monthly full refresh (07:00 on the 3rd) and weekly re-publish "
                     "(Monday 07:00) as cron conditions. Waits while the chain is busy.")
-    return jobs, [sensor]
+    return jobs, [sensor, label_automation_runs]

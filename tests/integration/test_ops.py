@@ -44,7 +44,7 @@ def defs():
 
 
 def test_sensors_and_jobs_of_the_refresh_chain(defs):
-    for name in ("downstream_refresh", "alert_on_run_failure", "landing_sensor"):
+    for name in ("downstream_refresh", "alert_on_run_failure", "landing_sensor", "label_automation_runs"):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     assert isinstance(defs.resolve_sensor_def("downstream_refresh"), dg.AutomationConditionSensorDefinition)
     refresh = defs.resolve_job_def("refresh_warehouse")
