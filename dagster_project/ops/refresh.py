@@ -47,7 +47,8 @@ AUTOMATION_SENSOR = "downstream_refresh"
 STAGE_TAG = "phm/stage"
 # the chain job that does the same work as an automation run touching assets of this area
 STAGE_BY_AREA = {IDENTITY_GROUP: REFRESH_WAREHOUSE_JOB, WAREHOUSE_GROUP: REFRESH_WAREHOUSE_JOB,
-                 COHORTS_GROUP: PUBLISH_COHORTS_JOB, PROJECTION_GROUP: PUBLISH_PROJECTION_JOB}
+                 COHORTS_GROUP: PUBLISH_COHORTS_JOB, PROJECTION_GROUP: PUBLISH_PROJECTION_JOB,
+                 "outreach": "publish_outreach_plan"}  # once the outreach plan joins the automation
 
 
 def stage_of(run: dg.DagsterRun) -> str | None:

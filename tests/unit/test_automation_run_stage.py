@@ -20,6 +20,7 @@ def test_each_automation_run_is_labelled_with_its_stage():
     refresh = _run(instance, ["identity/person_index", "warehouse/dim_person"], by_sensor)
     release = _run(instance, ["cohorts/release"], {**by_sensor, "dagster/partition": "dpp"})
     report = _run(instance, ["projection/report"], by_sensor)
+    assert stage_of(_run(instance, ["outreach/plan"], by_sensor)) == "publish_outreach_plan"
     hand = _run(instance, ["cohorts/release"], {})  # launched from the UI: its job says what it is
     assert [label_stage(instance, r) for r in (refresh, release, report, hand)] == [
         "refresh_warehouse", "publish_cohorts", "publish_projection", None]
