@@ -8,8 +8,10 @@
 --                                  not followed by 'not clinically indicated' (PALCARENI_COD);
 --                                  or heart failure / COPD with >= 2 emergency admissions in
 --                                  12 months (limited reserve, serious exacerbations);
---   2 frailty and dementia         (B2H 8) dementia, care home code, or moderate/severe
---                                  frailty (65+);
+--   2 frailty and dementia         (B2H 8) dementia, lives in a long-stay care home (the
+--                                  latest residence code, int_residence_latest - the
+--                                  cohorts' definition; someone who moved out is not), or
+--                                  moderate/severe frailty (65+);
 --   3 serious but stable           (local, between B2H 4 and 6) cancer diagnosed in the last
 --                                  5 years, or >= 4 LTCs;
 --   4 disability                   (B2H 5) learning disability;
@@ -46,6 +48,11 @@ markers as (
     select * from {{ ref('int_observations_latest') }}
 ),
 
+care_home as (
+    select pseudo_id from {{ ref('int_residence_latest') }}
+    where lives_in_care_home
+),
+
 cancer_recent as (
     select pseudo_id
     from {{ ref('fct_conditions') }}
@@ -63,7 +70,7 @@ flags as (
             and coalesce(activity.emergency_admissions_12m, 0) >= {{ param('organ_failure_min_emergency_admissions', 'integer') }})
             as is_end_of_life_organ_failure,
         conditions.has_dementia
-        or markers.care_home_code_date is not null
+        or care_home.pseudo_id is not null
         or coalesce(frailty.frailty_band in ('moderate', 'severe'), false)
             as is_frailty_dementia,
         cancer_recent.pseudo_id is not null
@@ -80,6 +87,7 @@ flags as (
     left join frailty on frailty.pseudo_id = people.pseudo_id
     left join activity on activity.pseudo_id = people.pseudo_id
     left join markers on markers.pseudo_id = people.pseudo_id
+    left join care_home on care_home.pseudo_id = people.pseudo_id
     left join cancer_recent on cancer_recent.pseudo_id = people.pseudo_id
 ),
 

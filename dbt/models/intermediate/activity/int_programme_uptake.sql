@@ -3,27 +3,37 @@
 -- denominator of, with whether they are in the numerator. Feeds mart_inequalities and
 -- mart_inequalities_gradient. Denominators are each programme's eligible population as
 -- national uptake statistics count it (not the outreach cohorts, which leave out the
--- people already vaccinated or screened):
---   flu_uptake_65_plus         aged 65+ on the season's age reference date (31 March) of the
---                              latest season started on or before the reference date (seed
---                              flu_seasons); numerator: a flu vaccination (FLUVAX_COD) or a flu
---                              vaccine issue (FLURX_COD) from the season start to the season end
---                              or the reference date (UKHSA seasonal flu uptake, GP patients 65+);
---   flu_uptake_under_65_at_risk  aged 6 months to 64 with a code of a clinical risk group (seed
---                              flu_risk_groups, any time; the UKHSA "under 65 at risk" cohort,
---                              simplified: group-specific refinements such as CKD stage are not
---                              applied); numerator as above;
+-- people already vaccinated or screened), built from the same definitions as the cohorts
+-- (one definition per concept) and exact ages to the day (int_person_ages):
+--   flu_uptake_65_plus         aged 65+ on the age reference date (31 March) of the flu
+--                              season of the reference date (int_flu_season: the latest
+--                              started); numerator: vaccinated in that season
+--                              (int_flu_vaccinations_season: FLUVAX_COD or a FLURX_COD issue,
+--                              up to the reference date) (UKHSA seasonal flu uptake, GP
+--                              patients 65+);
+--   flu_uptake_under_65_at_risk  in a clinical risk group of int_flu_eligible_groups - the
+--                              PRIMIS at-risk rules of the flu cohort, aged 6 months to 64
+--                              (asthma needs steroids or an admission, CKD stage 3-5 or a CKD
+--                              diagnosis, unresolved diabetes, BMI 40+ at 18+ ...; pregnancy,
+--                              carers and household contacts are not "at risk", as UKHSA
+--                              reports them separately); numerator as above;
 --   covid_uptake_75_plus       the latest COVID-19 campaign started on or before the reference
 --                              date (seed covid_campaigns): aged min_age (75)+ on its age
 --                              reference date (the UKHSA age cohort; care home residents and the
 --                              immunosuppressed are reported separately nationally and are not
 --                              measured here); numerator: a COVID-19 vaccination (COVADM1-5_COD,
 --                              OS_COVID_VACC_GIVEN) in the campaign;
---   cervical_screening_coverage  people with a cervix (sex F with no hysterectomy code,
---                              GMSDE_HYSTERECTOMY) aged 25-64; numerator: a cervical screening test
---                              (GMSDE_CERVICAL_SMEAR) in the last 42 months (aged 25-49) or 66
---                              months (50-64) (NHSCSP coverage; QOF CS005/CS006; seed
---                              project_parameters);
+--   cervical_screening_coverage  people with a cervix (int_cervical_screening_history: the
+--                              cohort's has-cervix rule - female with no cervix-removing
+--                              procedure, so LLETZ, cone biopsy and subtotal hysterectomy stay
+--                              in; trans men and non-binary people with a cervix on record)
+--                              aged 25-64 to the day, not ceased from screening (NHS Digital
+--                              coverage counts the eligible, ceased excluded); numerator: an
+--                              adequate test (CS_TEST_COD, status codes are not tests) in the
+--                              last 42 months (aged 25-49) or 66 months (50-64) (NHSCSP coverage;
+--                              QOF CS005/CS006; seed project_parameters). Decliners stay in
+--                              the denominator (national coverage; the cohort honours a recent
+--                              decline instead);
 --   ndpp_referral              adults (18+) on the non-diabetic hyperglycaemia register, not
 --                              diabetic; numerator: a referral to the NHS Diabetes Prevention
 --                              Programme (DPPREF_COD) at any time;
@@ -31,7 +41,14 @@
 --                              referral to NHS Talking Therapies in the last 12 months;
 --   prevalence_<condition>     everyone; numerator: on the register (mart_condition_flags).
 with people as (
-    select pseudo_id, birth_month, age, sex from {{ ref('dim_person') }}
+    select people.pseudo_id, ages.age_years as age
+    from {{ ref('dim_person') }} as people
+    inner join {{ ref('int_person_ages') }} as ages
+        on ages.pseudo_id = people.pseudo_id and ages.on_date = {{ reference_date() }}
+),
+
+ages as (
+    select pseudo_id, on_date, age_years from {{ ref('int_person_ages') }}
 ),
 
 conditions as (
@@ -39,29 +56,17 @@ conditions as (
 ),
 
 flu_season as (
-    select * from {{ ref('flu_seasons') }}
-    where season_start_date <= {{ reference_date() }}
-    qualify row_number() over (order by season_start_date desc) = 1
+    select * from {{ ref('int_flu_season') }}
 ),
 
 flu_vaccinated as (
-    select vaccinations.pseudo_id
-    from ({{ get_observations(['FLUVAX_COD']) }}) as vaccinations
-    cross join flu_season
-    where vaccinations.event_date between flu_season.season_start_date and flu_season.season_end_date
-    union
-    select medications.pseudo_id
-    from {{ ref('stg_gp__medications') }} as medications
-    inner join {{ ref('int_codelist_codes') }} as codes
-        on codes.code = medications.dmd_code and codes.cluster_id = 'FLURX_COD'
-    cross join flu_season
-    where medications.issue_date between flu_season.season_start_date and flu_season.season_end_date
-      and medications.issue_date <= {{ reference_date() }}
+    select pseudo_id from {{ ref('int_flu_vaccinations_season') }}
+    where vaccinated_date is not null
 ),
 
-flu_risk as (
-    select distinct pseudo_id
-    from ({{ get_observations("select cluster_id from " ~ ref('flu_risk_groups')) }})
+flu_at_risk as (
+    select distinct pseudo_id from {{ ref('int_flu_eligible_groups') }}
+    where is_clinical_risk_group
 ),
 
 covid_campaign as (
@@ -77,14 +82,8 @@ covid_vaccinated as (
     where vaccinations.event_date between covid_campaign.start_date and covid_campaign.end_date
 ),
 
-hysterectomy as (
-    select distinct pseudo_id from ({{ get_observations(['GMSDE_HYSTERECTOMY']) }})
-),
-
-latest_smear as (
-    select pseudo_id, max(event_date) as latest_test_date
-    from ({{ get_observations(['GMSDE_CERVICAL_SMEAR']) }})
-    group by pseudo_id
+cervical as (
+    select * from {{ ref('int_cervical_screening_history') }}
 ),
 
 dpp_referred as (
@@ -100,36 +99,34 @@ measures as (
            flu_vaccinated.pseudo_id is not null as in_numerator
     from people
     cross join flu_season
+    inner join ages on ages.pseudo_id = people.pseudo_id and ages.on_date = flu_season.age_reference_date
     left join flu_vaccinated on flu_vaccinated.pseudo_id = people.pseudo_id
-    where {{ age_at('people.birth_month', 'flu_season.age_reference_date') }} >= {{ project_param('flu_vaccination', 'older_min_age', 'integer') }}
+    where ages.age_years >= {{ project_param('flu_vaccination', 'older_min_age', 'integer') }}
 
     union all
     select people.pseudo_id, 'flu_uptake_under_65_at_risk', 'programme_uptake',
            flu_vaccinated.pseudo_id is not null
     from people
-    cross join flu_season
-    inner join flu_risk on flu_risk.pseudo_id = people.pseudo_id
+    inner join flu_at_risk on flu_at_risk.pseudo_id = people.pseudo_id
     left join flu_vaccinated on flu_vaccinated.pseudo_id = people.pseudo_id
-    where people.birth_month + to_months({{ project_param('flu_vaccination', 'risk_min_age_months', 'integer') }}) <= {{ reference_date() }}
-      and {{ age_at('people.birth_month', 'flu_season.age_reference_date') }} <= {{ project_param('flu_vaccination', 'risk_max_age', 'integer') }}
 
     union all
     select people.pseudo_id, 'covid_uptake_75_plus', 'programme_uptake', covid_vaccinated.pseudo_id is not null
     from people
     cross join covid_campaign
+    inner join ages on ages.pseudo_id = people.pseudo_id and ages.on_date = covid_campaign.age_reference_date
     left join covid_vaccinated on covid_vaccinated.pseudo_id = people.pseudo_id
-    where {{ age_at('people.birth_month', 'covid_campaign.age_reference_date') }} >= covid_campaign.min_age
+    where ages.age_years >= covid_campaign.min_age
 
     union all
     select people.pseudo_id, 'cervical_screening_coverage', 'programme_uptake',
-           coalesce(latest_smear.latest_test_date > {{ reference_date() }} - to_months(
+           coalesce(cervical.latest_test_date > {{ reference_date() }} - to_months(
                case when people.age <= {{ project_param('cervical_screening', 'younger_band_max_age', 'integer') }}
                     then {{ project_param('cervical_screening', 'younger_interval_months', 'integer') }}
                     else {{ project_param('cervical_screening', 'older_interval_months', 'integer') }} end), false)
     from people
-    left join hysterectomy on hysterectomy.pseudo_id = people.pseudo_id
-    left join latest_smear on latest_smear.pseudo_id = people.pseudo_id
-    where people.sex = 'F' and hysterectomy.pseudo_id is null
+    inner join cervical on cervical.pseudo_id = people.pseudo_id
+    where cervical.has_cervix and not cervical.is_ceased
       and people.age between {{ project_param('cervical_screening', 'min_age', 'integer') }}
                          and {{ project_param('cervical_screening', 'max_age', 'integer') }}
 

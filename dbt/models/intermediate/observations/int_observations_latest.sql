@@ -2,6 +2,8 @@
 -- with any observation). On the same day, the status of higher priority wins (for smoking:
 -- current over ex over never, as QOF SMOK rules read the latest code; for frailty: severe
 -- over moderate over mild).
+-- Care home residence is not a column here: int_residence_latest (the latest residence code,
+-- PRIMIS LONGRES rule) is its one definition.
 with observations as (
     select * from {{ ref('int_observations_all') }}
 ),
@@ -31,7 +33,6 @@ select
     max(case when measure = 'efi_score' then event_date end) as efi_score_date,
     max(case when measure = 'frailty_code' then status_value end) as frailty_code_severity,
     max(case when measure = 'frailty_code' then event_date end) as frailty_code_date,
-    max(case when measure = 'care_home' then event_date end) as care_home_code_date,
     max(case when measure = 'pregnancy' then event_date end) as pregnancy_code_date,
     max(case when measure = 'palliative_care' then status_value end) as palliative_care_status,
     max(case when measure = 'palliative_care' then event_date end) as palliative_care_date,

@@ -8,9 +8,8 @@ with population as (
 ),
 
 season as (
-    select * from {{ ref('flu_seasons') }}
-    where season_start_date <= {{ reference_date() }} and season_end_date >= {{ reference_date() }}
-    qualify row_number() over (order by season_start_date desc) = 1
+    select * from {{ ref('int_flu_season') }}
+    where is_open
 ),
 
 rules as (

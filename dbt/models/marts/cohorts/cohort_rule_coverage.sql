@@ -11,14 +11,15 @@ with hits as (
     from {{ ref('int_cohort_' ~ project ~ '_rules') }} as rules
     union all
     {% endfor %}
-    select 'all_projects', 'national_data_opt_out', people.pseudo_id, false
-    from {{ ref('int_registered_people') }} as people  -- dim_person leaves opted-out people out
-    where people.pseudo_id in (select pseudo_id from {{ ref('stg_identity__opt_outs') }})
+    -- the opt-outs as int_registered_people defines them (dim_person leaves national
+    -- opt-outs out under the indirect-care policy); a person with both counts under both
+    select 'all_projects', 'national_data_opt_out', pseudo_id, false
+    from {{ ref('int_registered_people') }}
+    where has_national_data_opt_out
     union all
-    select 'all_projects', 'type1_dissent', people.pseudo_id, false
-    from {{ ref('dim_person') }} as people
-    inner join {{ ref('int_observations_latest') }} as latest on latest.pseudo_id = people.pseudo_id
-    where latest.type1_opt_out_date is not null
+    select 'all_projects', 'type1_dissent', pseudo_id, false
+    from {{ ref('int_registered_people') }}
+    where has_type1_opt_out
 ),
 
 counts as (

@@ -9,17 +9,8 @@
 -- HPV-negative test at 25-49 on or after 2025-07-01); NHSCSP ceasing guidance (ceasing
 -- needs the cervix removed or a recorded ceasing decision; subtotal hysterectomy and local
 -- excision such as LLETZ or cone biopsy leave the cervix and are followed by test of cure).
--- Code lists (seed codelist_local_codes, curated from the GM-SDE stand-ins with a reason per
--- concept in seed codelist_curation):
---   CS_TEST_COD          adequate tests and their results - status codes (due, overdue,
---                        not attended, declined, inadequate, technical failure, recall
---                        instructions) are not tests and never reset recall;
---   CS_HPVNEG_COD / CS_HPVPOS_COD  HPV result of a test;
---   CERVIX_REMOVED_COD   total/radical hysterectomy, excision of the cervix or stump;
---   CERVIX_RETAINED_COD  subtotal hysterectomy, LLETZ, cone biopsy, uterine surgery;
---   CERVIX_PRESENT_COD   "cervical smear to continue post hysterectomy";
---   CSPU_COD             screening not indicated / no uterus (ceased);
---   CSDEC_COD            screening declined.
+-- The screening history and has-cervix are defined once in int_cervical_screening_history
+-- (code lists and their curation documented there; shared with the coverage measure).
 --
 -- Inclusions (all three needed):
 --   has_cervix                  registered female and no cervix-removing procedure (or
@@ -53,25 +44,8 @@ ages_next_invitation as (
     where on_date = cast({{ reference_date() }} + to_months({{ project_param('cervical_screening', 'invite_lead_months', 'integer') }}) as date)
 ),
 
-events as (
-    select pseudo_id, cluster_id, event_date
-    from ({{ get_observations(['CS_TEST_COD', 'CS_HPVNEG_COD', 'CS_HPVPOS_COD', 'CERVIX_REMOVED_COD',
-                               'CERVIX_RETAINED_COD', 'CERVIX_PRESENT_COD', 'CSPU_COD', 'CSDEC_COD']) }})
-),
-
 history as (
-    select
-        pseudo_id,
-        max(case when cluster_id = 'CS_TEST_COD' then event_date end) as latest_test_date,
-        max(case when cluster_id = 'CS_HPVNEG_COD' then event_date end) as latest_hpv_negative_date,
-        max(case when cluster_id = 'CS_HPVPOS_COD' then event_date end) as latest_hpv_positive_date,
-        max(case when cluster_id = 'CERVIX_REMOVED_COD' then event_date end) as cervix_removed_date,
-        max(case when cluster_id in ('CS_TEST_COD', 'CERVIX_RETAINED_COD', 'CERVIX_PRESENT_COD') then event_date end)
-            as cervix_evidence_date,
-        max(case when cluster_id = 'CSPU_COD' then event_date end) as ceased_date,
-        max(case when cluster_id = 'CSDEC_COD' then event_date end) as declined_date
-    from events
-    group by pseudo_id
+    select * from {{ ref('int_cervical_screening_history') }}
 ),
 
 people as (
@@ -80,7 +54,7 @@ people as (
         population.sex,
         population.age,
         ages_next_invitation.age_years as age_at_next_invitation,
-        history.*  exclude (pseudo_id),
+        history.* exclude (pseudo_id, sex),
         case
             when history.latest_hpv_positive_date is not null
                  and history.latest_hpv_positive_date >= history.latest_test_date
@@ -117,9 +91,7 @@ rule_has_cervix as (
         case when sex = 'F' then cervix_removed_date else cervix_evidence_date end as evidence_date,
         sex as evidence_value
     from people
-    where (sex = 'F' and (cervix_removed_date is null or cervix_evidence_date > cervix_removed_date))
-       or (sex <> 'F' and cervix_evidence_date is not null
-           and (cervix_removed_date is null or cervix_evidence_date > cervix_removed_date))
+    where has_cervix
 ),
 
 rule_age_in_range as (
@@ -178,7 +150,7 @@ excluded_ceased as (
         ceased_date as evidence_date,
         cast(null as varchar) as evidence_value
     from people
-    where ceased_date is not null and (latest_test_date is null or ceased_date >= latest_test_date)
+    where is_ceased
 ),
 
 excluded_declined as (
@@ -204,8 +176,7 @@ excluded_cervix_removed as (
         cervix_removed_date as evidence_date,
         cast(null as varchar) as evidence_value
     from people
-    where cervix_removed_date is not null
-      and (cervix_evidence_date is null or cervix_evidence_date <= cervix_removed_date)
+    where cervix_removed
 ),
 
 evidence_history as (

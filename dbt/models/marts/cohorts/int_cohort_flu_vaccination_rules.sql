@@ -8,43 +8,32 @@
 -- flu/COVID-19 eligibility specification for the clinical risk groups, as implemented by
 -- OpenSAFELY (opensafely/reusable-variables analysis/PRIMIS/variables_function.py @
 -- 27bd11f, the same repository as the PRIMIS v2.5 code lists in seed codelist_codes).
--- Season: the flu_seasons row containing the reference date (none: nobody).
+-- Season: int_flu_season, only while it is open (after 31 March: nobody).
+-- The groups recorded in the GP record (clinical risk groups, pregnancy, carers, household
+-- contacts) are defined once in int_flu_eligible_groups (shared with the uptake
+-- denominators; each group's rule is documented there); vaccinated / declined this season
+-- once in int_flu_vaccinations_season.
 --
 -- Groups (one inclusion row each; a group counts only once its campaign has started):
 --   aged_65_and_over      65+ on the season's age_reference_date (31 March), exact age;
 --                         from adult_start_date (1 October);
---   clinical_risk_group:<g>  aged 6 months (on the reference date) to 64 (on 31 March):
---       chronic_respiratory, chronic_heart, chronic_liver, chronic_neurological,
---       learning_disability, asplenia, immunosuppression (diagnosis), Addison's: any code
---       (seed flu_risk_groups, rule any_code);
---       asthma: an asthma admission in 24 months, or an asthma diagnosis with an asthma
---         inhaler issued in 12 months and 2+ oral/systemic steroid issues in 24 months
---         (PRIMIS has_asthma) - any asthma code alone does not qualify;
---       chronic_kidney: any CKD_COD code (incl. nephrotic syndrome, transplant), or the
---         latest CKD stage code is stage 3-5 (PRIMIS has_ckd);
---       diabetes_endocrine: the latest diabetes code not followed by a resolved code, or
---         Addison's, or gestational diabetes while pregnant (PRIMIS has_diabetes);
---       immunosuppression: a diagnosis or an immunosuppressed admin code at any time, or
---         immunosuppressant medication or chemo/radiotherapy in the last 6 months
---         (CLINICAL_RULES);
---       morbid_obesity (18+): latest BMI value >= 40 unless a newer BMI stage code, or a
---         severe-obesity code newer than the latest value (PRIMIS has_severe_obesity);
---       children under 18 from season_start_date (1 September), adults from 1 October;
+--   clinical_risk_group:<g>  int_flu_eligible_groups (6 months to 64, PRIMIS rules):
+--                         children under 18 from season_start_date (1 September), adults
+--                         from 1 October;
 --   pregnant              a pregnancy code in the last 9 months; from 1 September;
 --   care_home_resident    the latest residence code is a long-stay care home code
 --                         (int_residence_latest); from 1 October;
 --   carer                 latest carer code not followed by 'no longer a carer'; 1 October;
 --   household_contact_of_immunosuppressed  HHLD_IMDEF_COD (PRIMIS); 1 October;
 --   child_aged_2_or_3     2 or 3 on 31 August; from 1 September.
--- Exclusions (this season: on or after season_start_date):
+-- Exclusions (this season, int_flu_vaccinations_season):
 --   vaccinated            FLUVAX_COD code or FLURX_COD vaccine issue;
 --   declined              FLUDEC_COD (315640000 Influenza vaccination declined).
 -- Switched off (seed project_rules): contraindicated, no_consent - no public SNOMED CT
 -- concept list was found for them (FLUCONTRA/no-consent clusters are not open).
 with season as (
-    select * from {{ ref('flu_seasons') }}
-    where season_start_date <= {{ reference_date() }} and season_end_date >= {{ reference_date() }}
-    qualify row_number() over (order by season_start_date desc) = 1
+    select * from {{ ref('int_flu_season') }}
+    where is_open
 ),
 
 ages as (
@@ -62,7 +51,7 @@ population as (
         season.child_age_reference_date,
         age_march.age_years as age_on_age_reference_date,
         age_august.age_years as age_on_child_reference_date,
-        {{ reference_date() }} >= season.adult_start_date as adult_campaign_started
+        season.adult_campaign_started
     from {{ ref('int_cohort_population') }} as population
     cross join season
     left join ages as age_march
@@ -71,140 +60,16 @@ population as (
         on age_august.pseudo_id = population.pseudo_id and age_august.on_date = season.child_age_reference_date
 ),
 
-events as (
-    select pseudo_id, cluster_id, event_date, value
-    from ({{ get_observations("select cluster_id from " ~ ref('flu_risk_groups') ~ " union select 'PREG_COD' union select 'CARER_COD' union select 'NOTCARER_COD' union select 'HHLD_IMDEF_COD'") }})
+groups as (
+    select groups.*
+    from {{ ref('int_flu_eligible_groups') }} as groups
+    inner join population on population.pseudo_id = groups.pseudo_id
 ),
 
-medications as (
-    select medications.pseudo_id, codes.cluster_id, medications.issue_date
-    from {{ ref('stg_gp__medications') }} as medications
-    inner join {{ ref('int_codelist_codes') }} as codes
-        on codes.code = medications.dmd_code and codes.cluster_id in ('ASTRXM1_COD', 'ASTRXM2_COD', 'IMMRX_COD')
-    where medications.issue_date <= {{ reference_date() }}
-),
-
-any_code_groups as (
-    select events.pseudo_id, groups.risk_group, max(events.event_date) as evidence_date,
-           string_agg(distinct events.cluster_id, ',') as evidence_value
-    from events
-    inner join {{ ref('flu_risk_groups') }} as groups
-        on groups.cluster_id = events.cluster_id and groups.rule = 'any_code'
-    group by events.pseudo_id, groups.risk_group
-),
-
-asthma as (
-    select
-        coded.pseudo_id,
-        coalesce(coded.admission_date, treated.inhaler_date) as evidence_date,
-        case when coded.admission_date is not null then 'asthma admission'
-             else 'inhaler + ' || treated.oral_steroid_issues || ' oral steroid issues' end as evidence_value
-    from (
-        select
-            pseudo_id,
-            max(event_date) filter (where cluster_id = 'ASTADM_COD'
-                and event_date > {{ project_months_before('flu_vaccination', reference_date(), 'asthma_admission_lookback_months') }}) as admission_date,
-            max(event_date) filter (where cluster_id = 'AST_COD') as diagnosis_date
-        from events group by pseudo_id
-    ) as coded
-    left join (
-        select
-            pseudo_id,
-            max(issue_date) filter (where cluster_id = 'ASTRXM1_COD'
-                and issue_date > {{ project_months_before('flu_vaccination', reference_date(), 'asthma_inhaler_lookback_months') }}) as inhaler_date,
-            count(*) filter (where cluster_id = 'ASTRXM2_COD'
-                and issue_date > {{ project_months_before('flu_vaccination', reference_date(), 'asthma_oral_steroid_lookback_months') }}) as oral_steroid_issues
-        from medications group by pseudo_id
-    ) as treated on treated.pseudo_id = coded.pseudo_id
-    where coded.admission_date is not null
-       or (coded.diagnosis_date is not null and treated.inhaler_date is not null
-           and treated.oral_steroid_issues >= {{ project_param('flu_vaccination', 'asthma_oral_steroid_min_issues', 'integer') }})
-),
-
-chronic_kidney as (
-    select pseudo_id, coalesce(ckd_date, ckd35_date) as evidence_date,
-           case when ckd_date is not null then 'CKD_COD' else 'latest stage 3-5' end as evidence_value
-    from (
-        select
-            pseudo_id,
-            max(event_date) filter (where cluster_id = 'CKD_COD') as ckd_date,
-            max(event_date) filter (where cluster_id = 'CKD15_COD') as ckd15_date,
-            max(event_date) filter (where cluster_id = 'CKD35_COD') as ckd35_date
-        from events group by pseudo_id
-    )
-    where ckd_date is not null or (ckd35_date is not null and ckd35_date >= ckd15_date)
-),
-
-pregnant as (
-    select pseudo_id, max(event_date) as pregnancy_date
-    from events
-    where cluster_id = 'PREG_COD'
-      and event_date > {{ project_months_before('flu_vaccination', reference_date(), 'pregnancy_lookback_months') }}
-    group by pseudo_id
-),
-
-diabetes as (
-    select coded.pseudo_id, coalesce(coded.diabetes_date, coded.gdm_date) as evidence_date,
-           case when coded.diabetes_date is not null then 'DIAB_COD not resolved' else 'gestational diabetes, pregnant' end
-               as evidence_value
-    from (
-        select
-            pseudo_id,
-            max(event_date) filter (where cluster_id = 'DIAB_COD') as diabetes_date,
-            max(event_date) filter (where cluster_id = 'DMRES_COD') as resolved_date,
-            max(event_date) filter (where cluster_id = 'GDIAB_COD') as gdm_date
-        from events group by pseudo_id
-    ) as coded
-    left join pregnant on pregnant.pseudo_id = coded.pseudo_id
-    where (coded.diabetes_date is not null and (coded.resolved_date is null or coded.resolved_date < coded.diabetes_date))
-       or (coded.gdm_date is not null and pregnant.pseudo_id is not null)
-),
-
-immunosuppression_treatment as (
-    select pseudo_id, max(evidence_date) as evidence_date, string_agg(distinct cluster_id, ',') as evidence_value
-    from (
-        select pseudo_id, event_date as evidence_date, cluster_id from events
-        where cluster_id = 'DXT_CHEMO_COD'
-        union all
-        select pseudo_id, issue_date, cluster_id from medications where cluster_id = 'IMMRX_COD'
-    )
-    where evidence_date > {{ project_months_before('flu_vaccination', reference_date(), 'immunosuppression_treatment_lookback_months') }}
-    group by pseudo_id
-),
-
-bmi as (
-    select pseudo_id, event_date, value from events
-    where cluster_id = 'BMI_COD' and value > 4 and value < 200
-    qualify row_number() over (partition by pseudo_id order by event_date desc, value desc) = 1
-),
-
-morbid_obesity as (
-    select
-        coalesce(coded.pseudo_id, bmi.pseudo_id) as pseudo_id,
-        case when coded.severe_date is not null and (bmi.event_date is null or coded.severe_date > bmi.event_date)
-             then coded.severe_date else bmi.event_date end as evidence_date,
-        case when coded.severe_date is not null and (bmi.event_date is null or coded.severe_date > bmi.event_date)
-             then 'severe obesity code' else 'BMI ' || printf('%g', bmi.value) end as evidence_value
-    from (
-        select
-            pseudo_id,
-            max(event_date) filter (where cluster_id = 'SEV_OBESITY_COD') as severe_date,
-            max(event_date) filter (where cluster_id = 'BMI_STAGE_COD') as stage_date
-        from events group by pseudo_id
-    ) as coded
-    full outer join bmi on bmi.pseudo_id = coded.pseudo_id
-    where (coded.severe_date is not null and (bmi.event_date is null or coded.severe_date > bmi.event_date))
-       or (bmi.value >= {{ project_param('flu_vaccination', 'bmi_min') }}
-           and (coded.stage_date is null or bmi.event_date >= coded.stage_date))
-),
-
-risk_groups as (
-    select pseudo_id, risk_group, evidence_date, evidence_value from any_code_groups
-    union all select pseudo_id, 'asthma', evidence_date, evidence_value from asthma
-    union all select pseudo_id, 'chronic_kidney', evidence_date, evidence_value from chronic_kidney
-    union all select pseudo_id, 'diabetes_endocrine', evidence_date, evidence_value from diabetes
-    union all select pseudo_id, 'immunosuppression', evidence_date, evidence_value from immunosuppression_treatment
-    union all select pseudo_id, 'morbid_obesity', evidence_date, evidence_value from morbid_obesity
+this_season as (
+    select vaccinations.*
+    from {{ ref('int_flu_vaccinations_season') }} as vaccinations
+    inner join season on season.season_id = vaccinations.season_id
 ),
 
 rule_aged_65_and_over as (
@@ -224,33 +89,28 @@ rule_aged_65_and_over as (
 rule_clinical_risk_group as (
     select
         population.pseudo_id,
-        'clinical_risk_group:' || risk_groups.risk_group as rule_id,
+        'clinical_risk_group:' || groups.group_id as rule_id,
         'inclusion' as rule_kind,
-        'Clinical risk group (' || replace(risk_groups.risk_group, '_', ' ') || '), aged 6 months to 64' as rule_description,
-        max(risk_groups.evidence_date) as evidence_date,
-        any_value(risk_groups.evidence_value) as evidence_value
+        'Clinical risk group (' || replace(groups.group_id, '_', ' ') || '), aged 6 months to 64' as rule_description,
+        groups.evidence_date,
+        groups.evidence_value
     from population
-    inner join risk_groups on risk_groups.pseudo_id = population.pseudo_id
-    where population.age_months >= {{ project_param('flu_vaccination', 'risk_min_age_months', 'integer') }}
-      and population.age_on_age_reference_date <= {{ project_param('flu_vaccination', 'risk_max_age', 'integer') }}
-      and (risk_groups.risk_group <> 'morbid_obesity'
-           or population.age_months >= 12 * {{ project_param('flu_vaccination', 'obesity_min_age', 'integer') }})
-      -- at-risk children from 1 September, at-risk adults from 1 October
-      and (population.adult_campaign_started
-           or population.age_months < 12 * ({{ project_param('flu_vaccination', 'early_group_max_age', 'integer') }} + 1))
-    group by population.pseudo_id, risk_groups.risk_group
+    inner join groups on groups.pseudo_id = population.pseudo_id and groups.is_clinical_risk_group
+    -- at-risk children from 1 September, at-risk adults from 1 October
+    where population.adult_campaign_started
+       or population.age_months < 12 * ({{ project_param('flu_vaccination', 'early_group_max_age', 'integer') }} + 1)
 ),
 
 rule_pregnant as (
     select
-        pregnant.pseudo_id,
+        groups.pseudo_id,
         'pregnant' as rule_id,
         'inclusion' as rule_kind,
         'Pregnant (pregnancy code in the last ' || {{ project_param('flu_vaccination', 'pregnancy_lookback_months', 'integer') }} || ' months)' as rule_description,
-        pregnant.pregnancy_date as evidence_date,
+        groups.evidence_date,
         cast(null as varchar) as evidence_value
-    from pregnant
-    inner join population on population.pseudo_id = pregnant.pseudo_id
+    from groups
+    where groups.group_id = 'pregnant'
 ),
 
 rule_care_home_resident as (
@@ -272,18 +132,11 @@ rule_carer as (
         'carer' as rule_id,
         'inclusion' as rule_kind,
         'Unpaid carer (carer code not followed by a no-longer-a-carer code)' as rule_description,
-        carers.carer_date as evidence_date,
+        groups.evidence_date,
         cast(null as varchar) as evidence_value
-    from (
-        select
-            pseudo_id,
-            max(event_date) filter (where cluster_id = 'CARER_COD') as carer_date,
-            max(event_date) filter (where cluster_id = 'NOTCARER_COD') as not_carer_date
-        from events group by pseudo_id
-    ) as carers
-    inner join population on population.pseudo_id = carers.pseudo_id
-    where carers.carer_date is not null and (carers.not_carer_date is null or carers.carer_date > carers.not_carer_date)
-      and population.adult_campaign_started
+    from groups
+    inner join population on population.pseudo_id = groups.pseudo_id
+    where groups.group_id = 'carer' and population.adult_campaign_started
 ),
 
 rule_household_contact as (
@@ -292,12 +145,11 @@ rule_household_contact as (
         'household_contact_of_immunosuppressed' as rule_id,
         'inclusion' as rule_kind,
         'Household contact of an immunocompromised person' as rule_description,
-        max(events.event_date) as evidence_date,
+        groups.evidence_date,
         cast(null as varchar) as evidence_value
-    from events
-    inner join population on population.pseudo_id = events.pseudo_id
-    where events.cluster_id = 'HHLD_IMDEF_COD' and population.adult_campaign_started
-    group by population.pseudo_id
+    from groups
+    inner join population on population.pseudo_id = groups.pseudo_id
+    where groups.group_id = 'household_contact_of_immunosuppressed' and population.adult_campaign_started
 ),
 
 rule_child_aged_2_or_3 as (
@@ -314,34 +166,21 @@ rule_child_aged_2_or_3 as (
 ),
 
 excluded_vaccinated as (
-    select pseudo_id, 'vaccinated_this_season' as rule_id, 'exclusion' as rule_kind,
+    select this_season.pseudo_id, 'vaccinated_this_season' as rule_id, 'exclusion' as rule_kind,
            'Vaccinated against flu this season' as rule_description,
-           max(evidence_date) as evidence_date, cast(null as varchar) as evidence_value
-    from (
-        select vaccinations.pseudo_id, vaccinations.event_date as evidence_date
-        from ({{ get_observations(['FLUVAX_COD']) }}) as vaccinations
-        inner join population on population.pseudo_id = vaccinations.pseudo_id
-        where vaccinations.event_date >= population.season_start_date
-        union all
-        select medications.pseudo_id, medications.issue_date
-        from {{ ref('stg_gp__medications') }} as medications
-        inner join {{ ref('int_codelist_codes') }} as codes
-            on codes.code = medications.dmd_code and codes.cluster_id = 'FLURX_COD'
-        inner join population on population.pseudo_id = medications.pseudo_id
-        where medications.issue_date >= population.season_start_date
-          and medications.issue_date <= {{ reference_date() }}
-    )
-    group by pseudo_id
+           this_season.vaccinated_date as evidence_date, cast(null as varchar) as evidence_value
+    from this_season
+    inner join population on population.pseudo_id = this_season.pseudo_id
+    where this_season.vaccinated_date is not null
 ),
 
 excluded_declined as (
-    select declines.pseudo_id, 'declined_this_season' as rule_id, 'exclusion' as rule_kind,
+    select this_season.pseudo_id, 'declined_this_season' as rule_id, 'exclusion' as rule_kind,
            'Declined flu vaccination this season' as rule_description,
-           max(declines.event_date) as evidence_date, cast(null as varchar) as evidence_value
-    from ({{ get_observations(['FLUDEC_COD']) }}) as declines
-    inner join population on population.pseudo_id = declines.pseudo_id
-    where declines.event_date >= population.season_start_date
-    group by declines.pseudo_id
+           this_season.declined_date as evidence_date, cast(null as varchar) as evidence_value
+    from this_season
+    inner join population on population.pseudo_id = this_season.pseudo_id
+    where this_season.declined_date is not null
 )
 
 select * from rule_aged_65_and_over

@@ -1,32 +1,23 @@
 {{ config(schema='intermediate') }}
 -- Who any Protect NoW cohort may contain, as of the reference date: the living registered
--- population (dim_person: registration open on the date at the latest-started practice, no
--- date of death on or before it) less everyone with an opt-out, by tested joins, not by
--- convention:
---   national data opt-out  anti-join on stg_identity__opt_outs (pseudo ids from the
---                          identity zone: any of the person's linked records carries an
---                          NHS number on the national list);
---   Type 1 opt-out         anti-join on the GP dissent code (int_observations_latest,
---                          TYPE1_OPTOUT_COD, 827241000000103): the latest dissent code
---                          counts. A later "dissent withdrawn" code would lift it (as GP
---                          systems behave; CLINICAL_RULES "Opt-outs"), but no public source
---                          for that concept id was found, so the withdrawal rule is switched
---                          off (seed project_rules: type1_dissent_withdrawn) and every
---                          dissent is honoured - the safe side for an opt-out.
+-- population less everyone with an opt-out. The opt-outs are defined once, in
+-- int_registered_people (flags read here from dim_person, whatever dim_person's
+-- indirect-care opt-out policy):
+--   national data opt-out  has_national_data_opt_out (pseudo ids from the identity zone:
+--                          any of the person's linked records carries an NHS number on the
+--                          national list);
+--   Type 1 opt-out         has_type1_opt_out: the GP dissent code (int_observations_latest,
+--                          TYPE1_OPTOUT_COD, 827241000000103). A later "dissent withdrawn"
+--                          code would lift it (as GP systems behave; CLINICAL_RULES
+--                          "Opt-outs"), but no public source for that concept id was found,
+--                          so the withdrawal rule is switched off (seed project_rules:
+--                          type1_dissent_withdrawn) and every dissent is honoured - the safe
+--                          side for an opt-out.
 -- A person who moved practice is counted at the new practice (dim_person).
 -- `age` is the exact age to the day on the reference date (int_person_ages), not the
 -- birth-month approximation of dim_person.
 with people as (
     select * from {{ ref('dim_person') }}
-),
-
-national_data_opt_outs as (
-    select pseudo_id from {{ ref('stg_identity__opt_outs') }}
-),
-
-type1_opt_outs as (
-    select pseudo_id from {{ ref('int_observations_latest') }}
-    where type1_opt_out_date is not null
 ),
 
 ages as (
@@ -49,5 +40,5 @@ select
     {{ reference_date() }} as reference_date
 from people
 left join ages on ages.pseudo_id = people.pseudo_id
-where people.pseudo_id not in (select pseudo_id from national_data_opt_outs)
-  and people.pseudo_id not in (select pseudo_id from type1_opt_outs)
+where not people.has_national_data_opt_out
+  and not people.has_type1_opt_out
