@@ -17,12 +17,13 @@
 --                              diagnosis, unresolved diabetes, BMI 40+ at 18+ ...; pregnancy,
 --                              carers and household contacts are not "at risk", as UKHSA
 --                              reports them separately); numerator as above;
---   covid_uptake_75_plus       the latest COVID-19 campaign started on or before the reference
---                              date (seed covid_campaigns): aged min_age (75)+ on its age
---                              reference date (the UKHSA age cohort; care home residents and the
+--   covid_uptake_75_plus       the COVID-19 campaign of the reference date (int_covid_campaign:
+--                              the latest started): aged min_age (75)+ on its age reference
+--                              date (the UKHSA age cohort; care home residents and the
 --                              immunosuppressed are reported separately nationally and are not
---                              measured here); numerator: a COVID-19 vaccination (COVADM1-5_COD,
---                              OS_COVID_VACC_GIVEN) in the campaign;
+--                              measured here); numerator: vaccinated in the campaign
+--                              (int_covid_vaccinations_campaign: COVADM1-5_COD,
+--                              OS_COVID_VACC_GIVEN);
 --   cervical_screening_coverage  people with a cervix (int_cervical_screening_history: the
 --                              cohort's has-cervix rule - female with no cervix-removing
 --                              procedure, so LLETZ, cone biopsy and subtotal hysterectomy stay
@@ -70,16 +71,12 @@ flu_at_risk as (
 ),
 
 covid_campaign as (
-    select * from {{ ref('covid_campaigns') }}
-    where start_date <= {{ reference_date() }}
-    qualify row_number() over (order by start_date desc) = 1
+    select * from {{ ref('int_covid_campaign') }}
 ),
 
 covid_vaccinated as (
-    select distinct vaccinations.pseudo_id
-    from ({{ get_observations(['COVADM1_COD', 'COVADM2_COD', 'COVADM3_COD', 'COVADM4_COD', 'COVADM5_COD', 'OS_COVID_VACC_GIVEN']) }}) as vaccinations
-    cross join covid_campaign
-    where vaccinations.event_date between covid_campaign.start_date and covid_campaign.end_date
+    select pseudo_id from {{ ref('int_covid_vaccinations_campaign') }}
+    where vaccinated_date is not null
 ),
 
 cervical as (

@@ -10,9 +10,8 @@ with population as (
 ),
 
 campaign as (
-    select * from {{ ref('covid_campaigns') }}
-    where start_date <= {{ reference_date() }} and end_date >= {{ reference_date() }}
-    qualify row_number() over (order by start_date desc) = 1
+    select * from {{ ref('int_covid_campaign') }}
+    where is_open
 ),
 
 rules as (

@@ -6,9 +6,9 @@
 -- government; CLINICAL_RULES.md): adults 75+ (age at the campaign's end, e.g. 75 by
 -- 31 January 2026 for autumn 2025), residents in care homes for older adults,
 -- immunosuppressed people aged 6 months and over; PRIMIS COVID-19 clusters (v2.5).
--- Campaign: the covid_campaigns row containing the reference date, with its status -
--- confirmed (published advice, named in `source`) or assumed (no advice yet: the release
--- says so and its gate warns).
+-- Campaign: int_covid_campaign while it is open (the one definition of "this campaign"),
+-- with its status - confirmed (published advice, named in `source`) or assumed (no advice
+-- yet: the release says so and its gate warns).
 -- Groups:
 --   aged_<min_age>_and_over  exact age on the campaign's age_reference_date >= min_age;
 --   care_home_resident       the latest residence code is a long-stay care home code
@@ -18,12 +18,12 @@
 --                            code (IMMDX_COD, IMMADM_COD) at any time, or immunosuppressant
 --                            medication or chemo/radiotherapy in the last 6 months.
 -- Exclusions: vaccinated in the campaign (COVADM1-5_COD, OS_COVID_VACC_GIVEN on or after
--- its start), declined in the campaign (COV1DECL_COD, COV2DECL_COD, OS_COVID_VACC_DECL1/2),
+-- its start), declined in the campaign (COV1DECL_COD, COV2DECL_COD, OS_COVID_VACC_DECL1/2) -
+-- both from int_covid_vaccinations_campaign (shared with the uptake numerator) -;
 -- contraindicated (COVCONTRA_COD at any time).
 with campaign as (
-    select * from {{ ref('covid_campaigns') }}
-    where start_date <= {{ reference_date() }} and end_date >= {{ reference_date() }}
-    qualify row_number() over (order by start_date desc) = 1
+    select * from {{ ref('int_covid_campaign') }}
+    where is_open
 ),
 
 population as (
@@ -92,24 +92,27 @@ rule_immunosuppressed as (
     group by population.pseudo_id
 ),
 
-excluded_vaccinated as (
-    select vaccinations.pseudo_id, 'vaccinated_in_campaign' as rule_id, 'exclusion' as rule_kind,
-           'Vaccinated in this campaign' as rule_description,
-           max(vaccinations.event_date) as evidence_date, cast(null as varchar) as evidence_value
-    from ({{ get_observations(['COVADM1_COD', 'COVADM2_COD', 'COVADM3_COD', 'COVADM4_COD', 'COVADM5_COD', 'OS_COVID_VACC_GIVEN']) }}) as vaccinations
+this_campaign as (
+    select vaccinations.*
+    from {{ ref('int_covid_vaccinations_campaign') }} as vaccinations
     inner join population on population.pseudo_id = vaccinations.pseudo_id
-    where vaccinations.event_date >= population.campaign_start_date
-    group by vaccinations.pseudo_id
+        and population.campaign_id = vaccinations.campaign_id
+),
+
+excluded_vaccinated as (
+    select pseudo_id, 'vaccinated_in_campaign' as rule_id, 'exclusion' as rule_kind,
+           'Vaccinated in this campaign' as rule_description,
+           vaccinated_date as evidence_date, cast(null as varchar) as evidence_value
+    from this_campaign
+    where vaccinated_date is not null
 ),
 
 excluded_declined as (
-    select declines.pseudo_id, 'declined_in_campaign' as rule_id, 'exclusion' as rule_kind,
+    select pseudo_id, 'declined_in_campaign' as rule_id, 'exclusion' as rule_kind,
            'Declined in this campaign' as rule_description,
-           max(declines.event_date) as evidence_date, cast(null as varchar) as evidence_value
-    from ({{ get_observations(['COV1DECL_COD', 'COV2DECL_COD', 'OS_COVID_VACC_DECL1', 'OS_COVID_VACC_DECL2']) }}) as declines
-    inner join population on population.pseudo_id = declines.pseudo_id
-    where declines.event_date >= population.campaign_start_date
-    group by declines.pseudo_id
+           declined_date as evidence_date, cast(null as varchar) as evidence_value
+    from this_campaign
+    where declined_date is not null
 ),
 
 excluded_contraindicated as (
