@@ -25,6 +25,7 @@ SOURCES_GROUP = "sources"
 IDENTITY_GROUP = "identity"
 COHORTS_GROUP = "cohorts"
 PROJECTION_GROUP = "projection"
+OUTREACH_GROUP = "outreach"  # the outreach plan follows each new cohort release (outreach/assets.py)
 WAREHOUSE_GROUP = "warehouse"
 MODEL_KEY = dg.AssetKey(["identity", "linkage_model"])  # trained on demand, never automated
 TIMEZONE = "Europe/London"
@@ -108,6 +109,7 @@ AUTOMATION_BY_GROUP = {
     WAREHOUSE_GROUP: chain_condition(MONTHLY_FULL_REFRESH, TIMEZONE),
     COHORTS_GROUP: release_condition(WEEKLY_REPUBLISH, TIMEZONE),
     PROJECTION_GROUP: release_condition(None, TIMEZONE),
+    OUTREACH_GROUP: release_condition(None, TIMEZONE),
 }
 
 FRESHNESS_BY_GROUP = {COHORTS_GROUP: PUBLISHED_FRESHNESS, WAREHOUSE_GROUP: WAREHOUSE_FRESHNESS}
@@ -117,6 +119,7 @@ OWNERS_BY_GROUP = {
     WAREHOUSE_GROUP: ["team:analytics"],
     COHORTS_GROUP: ["team:population-health"],
     PROJECTION_GROUP: ["team:population-health"],
+    OUTREACH_GROUP: ["team:population-health"],
     "risk": ["team:analytics"],  # risk_model: the risk coefficients refit (warehouse/calibration.py)
 }
 

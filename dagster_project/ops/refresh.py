@@ -32,6 +32,7 @@ from dagster_project.ops.policies import (
     COHORTS_GROUP,
     IDENTITY_GROUP,
     MODEL_KEY,
+    OUTREACH_GROUP,
     PROJECTION_GROUP,
     SOURCES_GROUP,
     WAREHOUSE_GROUP,
@@ -119,6 +120,8 @@ def build_refresh(assets: Sequence[dg.AssetsDefinition]):
             PUBLISH_PROJECTION_JOB, selection=dg.AssetSelection.groups(PROJECTION_GROUP),
             description="Write the population projection report from the current warehouse."))
         automated = automated | dg.AssetSelection.groups(PROJECTION_GROUP)
+    if OUTREACH_GROUP in groups:  # the plan follows a new cohort release (its job: publish_outreach_plan)
+        automated = automated | dg.AssetSelection.groups(OUTREACH_GROUP)
     sensor = dg.AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR, target=automated - dg.AssetSelection.groups(SOURCES_GROUP),
         default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
@@ -127,6 +130,6 @@ def build_refresh(assets: Sequence[dg.AssetsDefinition]):
         run_tags={"trigger": AUTOMATION_SENSOR},
         description="Declarative automation of the chain: after new extracts are published, "
                     "link and rebuild the warehouse; after the warehouse is rebuilt, re-publish "
-                    "the cohorts and the projection report; monthly full refresh (07:00 on the 3rd) and weekly re-publish "
+                    "the cohorts and the projection report, then the outreach plan; monthly full refresh (07:00 on the 3rd) and weekly re-publish "
                     "(Monday 07:00) as cron conditions. Waits while the chain is busy.")
     return jobs, [sensor, label_automation_runs]
