@@ -78,19 +78,32 @@ def deceased_persons_numbers(records: pl.DataFrame) -> list[str]:
     return shared.filter((pl.col("people") > 1) & pl.col("deceased"))["nhs_number"].to_list()
 
 
-def lookup(zones: Zones, people: pl.DataFrame) -> pl.DataFrame:
-    """Identity-zone details for (pseudo_id, practice_code) rows: the record at the practice
-    the person is registered with (latest open registration there), its NHS number (or the
-    person's valid one from another GP record when it is missing or invalid), names, date of
-    birth, phone, address line and postcode. People without a record there are absent."""
-    keys = pl.read_parquet(zones.identity / PSEUDO_KEYS).filter(
+def read_pseudo_keys(zones: Zones) -> pl.DataFrame:
+    """The identity zone's record keys (source, table, practice_code, record_id, pseudo_id):
+    read once per release and passed on (`gp_records`, `outreach.dq_returns`)."""
+    return pl.read_parquet(zones.identity / PSEUDO_KEYS)
+
+
+def gp_records(zones: Zones, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every GP patients record with its pseudo_id and identity-zone details (the one join of
+    pseudo_keys to contact_details; `keys` when the caller has read them already)."""
+    keys = (read_pseudo_keys(zones) if keys is None else keys).filter(
         (pl.col("source") == "gp") & (pl.col("table") == "patients")
     ).select("pseudo_id", "practice_code", pl.col("record_id").cast(pl.String))
     details = pl.read_parquet(zones.identity / CONTACT_DETAILS)
     for column, dtype in (("date_of_birth", pl.Date), ("postcode", pl.String), ("address_line", pl.String)):
         if column not in details.columns:  # written before these were kept
             details = details.with_columns(pl.lit(None, dtype).alias(column))
-    records = keys.join(details, on=["practice_code", "record_id"], how="inner")
+    return keys.join(details, on=["practice_code", "record_id"], how="inner")
+
+
+def lookup(zones: Zones, people: pl.DataFrame, records: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Identity-zone details for (pseudo_id, practice_code) rows: the record at the practice
+    the person is registered with (latest open registration there), its NHS number (or the
+    person's valid one from another GP record when it is missing or invalid), names, date of
+    birth, phone, address line and postcode. People without a record there are absent.
+    `records`: `gp_records(zones)` when the caller has it already."""
+    records = gp_records(zones) if records is None else records
     at_practice = (
         people.select("pseudo_id", "practice_code").unique()
         .join(records, on=["pseudo_id", "practice_code"], how="inner")

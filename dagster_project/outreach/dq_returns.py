@@ -27,9 +27,8 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from dagster_project.cohorts.contacts import CONTACT_DETAILS, deceased_persons_numbers
+from dagster_project.cohorts.contacts import deceased_persons_numbers, gp_records, read_pseudo_keys
 from dagster_project.lib.zones import Zones
-from dagster_project.linkage.pipeline import PSEUDO_KEYS
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
 
@@ -113,18 +112,11 @@ def moved(other: pl.DataFrame, records: pl.DataFrame, run_date: str) -> pl.DataF
                     "nhs_number"))
 
 
-def gp_records(zones: Zones) -> pl.DataFrame:
-    keys = pl.read_parquet(zones.identity / PSEUDO_KEYS).filter(
-        (pl.col("source") == "gp") & (pl.col("table") == "patients")
-    ).select("pseudo_id", "practice_code", pl.col("record_id").cast(pl.String))
-    details = pl.read_parquet(zones.identity / CONTACT_DETAILS)
-    return keys.join(details, on=["practice_code", "record_id"], how="inner")
-
-
-def other_source_postcodes(zones: Zones) -> pl.DataFrame:
+def other_source_postcodes(zones: Zones, keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """pseudo_id, source, postcode, seen_on from every non-GP person-level table with a
-    postcode and an event date (raw zone, read only here in the identity process)."""
-    keys = pl.read_parquet(zones.identity / PSEUDO_KEYS).filter(pl.col("source") != "gp")
+    postcode and an event date (raw zone, read only here in the identity process); `keys`:
+    the pseudo_keys when the caller has read them already."""
+    keys = (read_pseudo_keys(zones) if keys is None else keys).filter(pl.col("source") != "gp")
     parts = []
     for spec in load_registry().values():
         ident = spec.identity or {}
@@ -145,9 +137,12 @@ def other_source_postcodes(zones: Zones) -> pl.DataFrame:
         schema={"pseudo_id": pl.String, "source": pl.String, "postcode": pl.String, "seen_on": pl.Date})
 
 
-def build(zones: Zones, run_date: str) -> pl.DataFrame:
-    """Every return row (all practices) as of the run date, with identity-zone details."""
-    records = gp_records(zones)
+def build(zones: Zones, run_date: str, keys: pl.DataFrame | None = None,
+          records: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every return row (all practices) as of the run date, with identity-zone details.
+    `keys` / `records`: the pseudo_keys and `contacts.gp_records` when the caller has them."""
+    keys = read_pseudo_keys(zones) if keys is None else keys
+    records = gp_records(zones, keys) if records is None else records
     outcomes = pl.DataFrame(schema={"pseudo_id": pl.String, "practice_code": pl.String, "contact_date": pl.Date,
                                     "channel": pl.String, "outcome": pl.String})
     warehouse = zones.warehouse_db
@@ -161,7 +156,7 @@ def build(zones: Zones, run_date: str) -> pl.DataFrame:
         finally:
             con.close()
     rows = pl.concat([from_records(records), failed_phones(outcomes, records),
-                      moved(other_source_postcodes(zones), records, run_date)])
+                      moved(other_source_postcodes(zones, keys), records, run_date)])
     who = records.select("practice_code", "record_id",
                          pl.concat_str([pl.col("given_name").fill_null(""), pl.col("family_name").fill_null("")],
                                        separator=" ").str.strip_chars().alias("name"), "date_of_birth")

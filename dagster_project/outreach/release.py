@@ -119,14 +119,16 @@ def warehouse_facts(warehouse: Path, run_date: str) -> tuple[pl.DataFrame, pl.Da
     return history, needs
 
 
-def build_plan(zones: Zones, run_date: str, config: P.OutreachConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(plan with identity details joined - never written as is -, releases)."""
+def build_plan(zones: Zones, run_date: str, config: P.OutreachConfig,
+               records: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(plan with identity details joined - never written as is -, releases); `records`:
+    `contacts.gp_records` when the caller has read them already."""
     releases = load_releases(zones, run_date)
     conv = P.conversations(releases, previous_carried(zones, run_date))
     preferred = releases.join(conv.select("pseudo_id", pl.col("top_project").alias("project")),
                               on=["pseudo_id", "project"]).select("pseudo_id", "preferred")
     history, needs = warehouse_facts(zones.warehouse_db, run_date)
-    details = contacts.lookup(zones, conv.select("pseudo_id", "practice_code")).drop("practice_code")
+    details = contacts.lookup(zones, conv.select("pseudo_id", "practice_code"), records).drop("practice_code")
     plan = (conv.join(preferred, on="pseudo_id", how="left")
             .join(history, on="pseudo_id", how="left")
             .join(needs, on="pseudo_id", how="left")
@@ -192,8 +194,10 @@ def publish_outreach(zones: Zones, run_date: str | None = None, run_id: str | No
     if run_date is None:
         raise FileNotFoundError(f"no project release under {zones.published}: publish the cohorts first")
     warehouse = zones.warehouse_db
-    plan, _ = build_plan(zones, run_date, config)
-    dq = dq_returns.build(zones, run_date)
+    keys = contacts.read_pseudo_keys(zones)  # once per release: the plan and the DQ return share them
+    records = contacts.gp_records(zones, keys)
+    plan, _ = build_plan(zones, run_date, config, records)
+    dq = dq_returns.build(zones, run_date, keys, records)
     plan = dq_returns.flag_identity(plan, dq)
 
     root = zones.published / FOLDER

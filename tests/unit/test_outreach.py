@@ -228,7 +228,7 @@ def test_wrong_but_valid_nhs_number_is_flagged_returned_and_never_on_the_call_li
         {"pseudo_id": "fine", "practice_code": "A00001", "record_id": "4", "nhs_number": own,
          "given_name": "ANN", "family_name": "LEE", "date_of_birth": d(1970, 1, 1), "registered_from": d(2000, 1, 1)},
     ])
-    records = DQ.gp_records(zones)
+    records = contacts.gp_records(zones)
     dq = DQ.from_records(records)
     kinds = {(r["pseudo_id"], r["kind"]) for r in dq.iter_rows(named=True)}
     assert ("living", DQ.DECEASED_NUMBER) in kinds

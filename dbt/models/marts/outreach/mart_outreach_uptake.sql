@@ -1,8 +1,8 @@
 -- Did outreach work? Per project and IMD quintile, as of the reference date: people
 -- contacted, their latest outcome (accepted, declined, not reached), and how many later did
--- what the project asked - a vaccination, screening test or DPP referral coded after their
--- first contact (seed project_outcome_clusters), or for Talking Therapies a referral in the
--- Talking Therapies dataset after it. IMD quintile from dim_person (people no longer
+-- what the project asked after their first contact (mart_outreach_uptake_events: a
+-- vaccination, screening test or DPP referral coded in the GP record, or for Talking
+-- Therapies a referral in the Talking Therapies dataset). IMD quintile from dim_person (people no longer
 -- registered - died, moved away - fall under 'unknown').
 with outcomes as (
     select * from {{ ref('stg_outreach__outcomes') }}
@@ -20,28 +20,14 @@ contacted as (
     group by project, pseudo_id
 ),
 
-coded_after_contact as (
-    select distinct contacted.project, contacted.pseudo_id
-    from contacted
-    inner join {{ ref('project_outcome_clusters') }} as clusters on clusters.project = contacted.project
-    inner join ({{ get_observations("select distinct cluster_id from " ~ ref('project_outcome_clusters')) }}) as events
-        on events.cluster_id = clusters.cluster_id and events.pseudo_id = contacted.pseudo_id
-    where events.event_date >= contacted.first_contact_date
-),
-
-referred_to_talking_therapies_after_contact as (
-    select distinct contacted.project, contacted.pseudo_id
-    from contacted
-    inner join {{ ref('stg_talking_therapies__referrals') }} as referrals
-        on referrals.pseudo_id = contacted.pseudo_id
-    where contacted.project = 'talking_therapies'
-      and referrals.referral_date >= contacted.first_contact_date
-      and referrals.referral_date <= {{ reference_date() }}
-),
-
+-- what each project asks, as dated events per person: the one definition
+-- (mart_outreach_uptake_events), read here after each person's first contact
 done_after_contact as (
-    select * from coded_after_contact
-    union select * from referred_to_talking_therapies_after_contact
+    select distinct contacted.project, contacted.pseudo_id
+    from contacted
+    inner join {{ ref('mart_outreach_uptake_events') }} as events
+        on events.project = contacted.project and events.pseudo_id = contacted.pseudo_id
+    where events.event_date >= contacted.first_contact_date
 ),
 
 people as (
