@@ -87,7 +87,8 @@ def uptake_section(uptake: pl.DataFrame | None, previous_run: str | None, suppre
     return f"""<section><h2>Uptake after contact (people of the release of {html.escape(previous_run)})</h2>
 <p class="note">Among the people of the previous release: those the outreach team contacted (uptake = a
 qualifying vaccination, screening test or referral on or after the first contact) against those not yet
-contacted (the same event after the release date). 95% confidence intervals: Wilson score. IMD quintile
+contacted (the same event on or after the contacted group's median first-contact date: the same window
+on average). 95% confidence intervals: Wilson score. IMD quintile
 1 = most deprived. "Accepted" = booked or referred at a contact. Counts from 1 to {suppress_below - 1} suppressed.</p>
 {charts}
 <table><tr><th>IMD quintile</th><th>group</th><th>people</th><th>took up</th><th>rate</th><th>95% CI</th>

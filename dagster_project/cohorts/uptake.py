@@ -7,8 +7,11 @@ yet reached (capacity). For both groups the same event counts as uptake (a quali
 referral, warehouse mart `mart_outreach_uptake_events`):
 
 - contacted: an event on or after the person's first contact;
-- not yet contacted: an event after the release date (a longer window than the contacted
-  group had, so any difference is conservative rather than flattering).
+- not yet contacted: an event on or after the contacted group's median first-contact date
+  (after the release date when nobody was contacted), so that both groups are followed over
+  the same calendar window on average: the team works its worklists over the month, and
+  counting the not yet contacted from the release date would give them a longer window
+  (the flu campaign peaks in October) and hide any effect of contact.
 
 Rates carry Wilson score 95% confidence intervals (Wilson 1927; the interval Public Health
 England's "Technical Guide: Confidence Intervals" recommends for proportions), per IMD
@@ -18,6 +21,7 @@ before anything is written, like the release summary.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -53,11 +57,15 @@ def compare(previous_cohort: pl.DataFrame, contacts: pl.DataFrame, events: pl.Da
         pl.col("outcome").is_in(list(ACCEPTED)).any().alias("accepted_offer"))
     people = previous_cohort.select("pseudo_id", pl.col("imd_quintile").cast(pl.String).fill_null("unknown")) \
         .unique("pseudo_id").join(first, on="pseudo_id", how="left")
-    release_day = pl.lit(released).str.to_date()
+    release_day = dt.date.fromisoformat(released)
+    median_contact = first["first_contact"].cast(pl.Date).sort().gather(first.height // 2).item() \
+        if first.height else None
+    index_day = pl.lit(median_contact, pl.Date) if median_contact is not None else None
     took = (people.join(events.select("pseudo_id", "event_date"), on="pseudo_id", how="left")
             .with_columns(hit=pl.when(pl.col("first_contact").is_not_null())
                           .then(pl.col("event_date") >= pl.col("first_contact"))
-                          .otherwise(pl.col("event_date") > release_day).fill_null(False))
+                          .otherwise(pl.col("event_date") >= index_day if index_day is not None
+                                     else pl.col("event_date") > pl.lit(release_day, pl.Date)).fill_null(False))
             .group_by("pseudo_id").agg(pl.col("hit").any()))
     people = people.join(took, on="pseudo_id").with_columns(
         group=pl.when(pl.col("first_contact").is_not_null()).then(pl.lit("contacted"))

@@ -32,16 +32,20 @@ def test_uptake_after_contact_counts_events_after_first_contact_and_compares_wit
         "contact_date": [_day("2026-10-05"), _day("2026-10-09"), _day("2026-10-20"), _day("2026-10-02")],
         "outcome": ["not_reached", "booked", "declined", "booked"]})
     events = pl.DataFrame({
-        "pseudo_id": ["a", "b", "c", "d"],
+        "pseudo_id": ["a", "b", "c", "d", "e"],
         # a: vaccinated after first contact; b: before contact (not uptake after contact);
-        # c: never contacted, vaccinated after the release; d: before the release only
-        "event_date": [_day("2026-10-12"), _day("2026-10-10"), _day("2026-10-15"), _day("2026-09-01")]})
+        # c: never contacted, vaccinated after the contacted group's median first contact
+        # (10-05); d: before the release only; e: never contacted, vaccinated after the release
+        # but before that median (outside the window the contacted were followed over)
+        "event_date": [_day("2026-10-12"), _day("2026-10-10"), _day("2026-10-15"), _day("2026-09-01"),
+                       _day("2026-10-03")]})
     table = uptake.compare(cohort, contacts, events, released)
     row = lambda q, g: table.filter((pl.col("imd_quintile") == q) & (pl.col("group") == g)).row(0, named=True)  # noqa: E731
     assert row("1", "contacted")["people"] == 2 and row("1", "contacted")["took_up"] == 1
     assert row("1", "contacted")["accepted_offer"] == 1
     assert row("1", "not yet contacted")["people"] == 1 and row("1", "not yet contacted")["took_up"] == 1
     assert row("5", "contacted")["took_up"] == 0 and row("5", "not yet contacted")["people"] == 1
+    assert row("5", "not yet contacted")["took_up"] == 0  # e: before the comparable window
     assert row("all", "contacted")["people"] == 3 and row("all", "not yet contacted")["people"] == 2
     assert row("all", "not yet contacted")["accepted_offer"] is None
     for r in table.iter_rows(named=True):
