@@ -55,6 +55,7 @@ import duckdb
 TYPES = {"string": "VARCHAR", "date": "DATE", "integer": "BIGINT", "float": "DOUBLE"}
 con = duckdb.connect()
 started, rows, tables = time.perf_counter(), 0, {}
+cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 for spec, d, f in files:
     t0 = time.perf_counter()
     table = con.execute("select * from read_csv(?, header = true, types = ?)",
@@ -75,6 +76,7 @@ ingest.run_suite = run_suite_gx  # the suite run by GX on pandas batches, as bef
 }
 INGEST = """
 started, rows, tables, ok = time.perf_counter(), 0, {}, True
+cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 for spec, d, f in files:
     t0 = time.perf_counter()
     r = ingest.ingest_partition(zones, spec, d)
@@ -85,7 +87,9 @@ for spec, d, f in files:
     tables[spec.name] = tables.get(spec.name, 0) + time.perf_counter() - t0
 """
 REPORT = """
+cpu1 = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"wall_s": time.perf_counter() - started, "rows": rows, "ok": ok,
+                  "cpu_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                   "tables": {k: round(v, 2) for k, v in tables.items()},
                   "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 """
@@ -152,13 +156,15 @@ def main() -> int:
                 continue
             res = run_mode(mode, data_dir)
             runs[mode].append(res)
-            print(f"run {r + 1} {mode:7s} {res['wall_s']:7.1f} s  {res['rows']:,} rows  "
+            print(f"run {r + 1} {mode:7s} {res['wall_s']:7.1f} s  cpu {res['cpu_s']:7.1f} s  "
+                  f"{res['rows']:,} rows  "
                   f"peak {res['peak_rss_gib']:.2f} GiB", flush=True)
     summary = {}
     for mode, rs in runs.items():
         wall = statistics.median(r["wall_s"] for r in rs)
         summary[mode] = {
             "wall_s": round(wall, 2), "walls_s": [round(r["wall_s"], 2) for r in rs],
+            "cpu_s": round(statistics.median(r["cpu_s"] for r in rs), 2),
             "mb_per_s": round(size / wall / 1e6, 1), "rows": rs[0]["rows"],
             "peak_rss_gib": round(max(r["peak_rss_gib"] for r in rs), 2),
             "all_published": all(r["ok"] for r in rs),
@@ -168,22 +174,26 @@ def main() -> int:
     if "duckdb" in summary:
         for mode in summary:
             summary[mode]["x_duckdb_read"] = round(summary[mode]["wall_s"] / summary["duckdb"]["wall_s"], 2)
+            summary[mode]["x_duckdb_read_cpu"] = round(summary[mode]["cpu_s"] / summary["duckdb"]["cpu_s"], 2)
     result = {"persons": args.persons, "seed": args.seed, "landing_bytes": size,
               "generation_s": generation_s, "repeats": args.repeats, "modes": summary,
               "date": dt.date.today().isoformat(), "machine": machine()}
     lines = [f"# Ingest benchmark: {args.persons:,} people, {result['date']}", "",
              f"Landing: {size / 1e6:,.0f} MB of CSV, {summary[modes[0]]['rows']:,} rows; median of "
              f"{args.repeats} interleaved runs (gx: {min(args.gx_repeats, args.repeats)}), each in a "
-             "fresh process.", "",
+             "fresh process. CPU s (user + system, all threads) is the steadier figure on a "
+             "shared machine.", "",
              f"Machine: {result['machine']}", "",
-             "| mode | what | wall s (median) | MB/s | x DuckDB read | peak RSS GiB |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
+             "| mode | what | wall s (median) | MB/s | x DuckDB read (wall) | CPU s (median) "
+             "| x DuckDB read (CPU) | peak RSS GiB |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     what = {"duckdb": "DuckDB read_csv, registry types, to Arrow (the floor)",
             "polars": "ingest_partition, suite evaluated in polars (production)",
             "gx": "ingest_partition, suite run by GX on pandas batches (before)"}
     for mode, s in summary.items():
         lines.append(f"| {mode} | {what[mode]} | {s['wall_s']} | {s['mb_per_s']} | "
-                     f"{s.get('x_duckdb_read', '')} | {s['peak_rss_gib']} |")
+                     f"{s.get('x_duckdb_read', '')} | {s['cpu_s']} | {s.get('x_duckdb_read_cpu', '')} | "
+                     f"{s['peak_rss_gib']} |")
     tables = list(summary[modes[0]]["tables_s"])
     lines += ["", "Per table, median seconds (all extract dates):", "",
               "| table | " + " | ".join(modes) + " |", "| --- |" + " ---: |" * len(modes)]
