@@ -150,3 +150,19 @@ def test_nan_is_missing_as_pandas_sees_it():
     engine, reference = run_suite(frame, suite), run_suite_gx(frame, suite)
     assert [_comparable(o) for o in engine.outcomes] == [_comparable(o) for o in reference.outcomes]
     assert [o.unexpected_count for o in engine.outcomes] == [2, 1]
+
+
+def test_record_key_duplicates_by_hash_then_exact_match_the_exact_check():
+    from dagster_project.quality.derived import key_duplicated
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    frame = pl.DataFrame({
+        "practice": rng.choice(["D82001", "D82002", None], n).tolist(),
+        "id": [None if v < 40 else f"E{v}" for v in rng.integers(0, 4000, n)],
+    })
+    exact = frame.select(pl.struct("practice", "id").is_duplicated()).to_series()
+    assert key_duplicated(frame, ["practice", "id"]).to_list() == exact.to_list()
+    assert 0 < exact.sum() < n
+    assert key_duplicated(frame.head(0), ["practice", "id"]).len() == 0
+    assert key_duplicated(frame.unique(maintain_order=True), ["id"]).sum() > 0
