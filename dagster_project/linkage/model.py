@@ -7,8 +7,10 @@ lists them with their published rates):
   evidence against (fixed, see FIXED_M) unless names and date of birth agree exactly,
   when a mistyped-but-valid number is likelier than a stranger (the twin-safe rule: twins
   share a date of birth and surname but not a given name).
-- Names: exact with term-frequency adjustment, swapped order, fuzzy (Jaro-Winkler), one
-  part of a double-barrelled surname, an initial for the given name, then either name.
+- Names: given name and surname compared separately (Splink's name levels: exact with
+  term-frequency adjustment, Jaro-Winkler 0.92/0.88/0.7), each also matching the other
+  record's other name (swapped order), an initial for the given name, one part of a
+  double-barrelled surname.
 - Date of birth: exact; day and month swapped; partly known (1 January / the 1st of the
   month); one character apart (typo or transposition); within a month, a year, ten years.
 - Postcode: unit, sector, district, area (UK-shaped postcodes; a foreign one compares
@@ -39,6 +41,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from dagster_project.linkage.backends import Backend
+from dagster_project.linkage.prior import METADATA_KEY, calibrate_rule_recall, estimate_prior
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 MODEL_FILE = "person_model.json"
@@ -75,31 +78,43 @@ def nhs_number_comparison() -> cl.CustomComparison:
     )
 
 
-def name_comparison() -> cl.CustomComparison:
-    """Forename and surname together, so a swap or a part of a surname can be levels."""
+def given_name_comparison() -> cl.CustomComparison:
+    """Given name on its own (Splink's name-comparison levels plus the errors records carry),
+    so a typo in one name still leaves the other's full evidence (a combined name level
+    gave "given name exact, surname mistyped" too little on foreign data)."""
     jw = cll.JaroWinklerLevel
     return cl.CustomComparison(
-        output_column_name="given_name_family_name",
+        output_column_name="given_name",
         comparison_levels=[
-            cll.And(cll.NullLevel("given_name"), cll.NullLevel("family_name")).configure(is_null_level=True),
-            cll.ExactMatchLevel("name_concat").configure(tf_adjustment_column="name_concat"),
-            cll.ColumnsReversedLevel("given_name", "family_name").configure(
-                label_for_charts="Given and family names swapped"),
-            cll.And(jw("given_name", 0.92), jw("family_name", 0.92)),
-            cll.And(jw("given_name", 0.88), jw("family_name", 0.88)),
-            cll.And(
-                cll.ExactMatchLevel("given_name"),
-                cll.Or(cll.ExactMatchLevel("family_first"), cll.ExactMatchLevel("family_last")),
-            ).configure(label_for_charts="Given name exact, one part of the surname in common"),
-            cll.And(
-                cll.ExactMatchLevel("family_name"), cll.ExactMatchLevel("given_initial"),
-                cll.CustomLevel("length(given_name_l) = 1 OR length(given_name_r) = 1"),
-            ).configure(label_for_charts="Surname exact, given name an initial"),
-            cll.ExactMatchLevel("family_name").configure(tf_adjustment_column="family_name"),
+            cll.NullLevel("given_name"),
             cll.ExactMatchLevel("given_name").configure(tf_adjustment_column="given_name"),
+            cll.CustomLevel("given_name_l = family_name_r OR family_name_l = given_name_r",
+                            label_for_charts="Given name recorded as the surname (names swapped)"),
+            cll.CustomLevel("given_initial_l = given_initial_r AND (length(given_name_l) = 1 OR length(given_name_r) = 1)",
+                            label_for_charts="An initial for the given name, consistent"),
+            jw("given_name", 0.92), jw("given_name", 0.88), jw("given_name", 0.7),
             cll.ElseLevel(),
         ],
-        comparison_description="Names: exact, swapped, fuzzy, part of a double-barrelled surname, initial, either",
+        comparison_description="Given name: exact (tf), swapped with the surname, initial, Jaro-Winkler 0.92/0.88/0.7",
+    )
+
+
+def family_name_comparison() -> cl.CustomComparison:
+    """Surname on its own: exact, swapped, one part of a double-barrelled surname, fuzzy."""
+    jw = cll.JaroWinklerLevel
+    return cl.CustomComparison(
+        output_column_name="family_name",
+        comparison_levels=[
+            cll.NullLevel("family_name"),
+            cll.ExactMatchLevel("family_name").configure(tf_adjustment_column="family_name"),
+            cll.CustomLevel("family_name_l = given_name_r OR given_name_l = family_name_r",
+                            label_for_charts="Surname recorded as the given name (names swapped)"),
+            cll.Or(cll.ExactMatchLevel("family_first"), cll.ExactMatchLevel("family_last")).configure(
+                label_for_charts="One part of a double-barrelled surname in common"),
+            jw("family_name", 0.92), jw("family_name", 0.88), jw("family_name", 0.7),
+            cll.ElseLevel(),
+        ],
+        comparison_description="Surname: exact (tf), swapped, one part of a double-barrelled surname, Jaro-Winkler",
     )
 
 
@@ -169,6 +184,9 @@ def blocking_rules_for_prediction() -> list:
         block_on("postcode", "birth_year"),
         CustomRule("l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district"),
         CustomRule("l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district"),
+        # given name and surname recorded the other way round (FEBRL: most such pairs
+        # also lack a date of birth or moved, so no other rule pairs them)
+        CustomRule("l.given_name = r.family_name AND l.family_name = r.given_name"),
     ]
 
 
@@ -207,8 +225,8 @@ UNTRAINED_M = {
     ("date_of_birth", "Day and month swapped"): 0.01,
     ("date_of_birth", "Partly known (1 January or the 1st), consistent"): 0.01,
     ("date_of_birth", "One character apart (typo or transposition)"): 0.03,
-    ("given_name_family_name", "Given name exact, one part of the surname in common"): 0.01,
-    ("given_name_family_name", "Surname exact, given name an initial"): 0.005,
+    ("family_name", "One part of a double-barrelled surname in common"): 0.01,
+    ("given_name", "An initial for the given name, consistent"): 0.005,
 }
 # No trained level may fall below this m: an error the training data did not show is
 # still possible, and m = 0 would make one mistyped field outweigh every other agreement.
@@ -224,7 +242,8 @@ def settings() -> SettingsCreator:
         unique_id_column_name="unique_id",
         comparisons=[
             nhs_number_comparison(),
-            name_comparison(),
+            given_name_comparison(),
+            family_name_comparison(),
             date_of_birth_comparison(),
             postcode_comparison(),
             cl.ExactMatch("sex"),
@@ -288,8 +307,6 @@ def train(
 ) -> TrainedModel:
     """Train without labels: prior from NHS-number agreement, u by sampling, m by EM."""
     backend = backend or Backend()
-    from dagster_project.linkage.scoring import estimate_prior
-
     model_settings = settings()
     model_settings.probability_two_random_records_match = estimate_prior(profile_table)
     linker = linker_for(profile_table, model_settings, backend)
@@ -309,8 +326,20 @@ def train(
     if not any(p["ran"] for p in passes):
         raise ValueError("no expectation-maximisation pass found pairs to train on: is the data empty?")
     trained, adjustments = fix_parameters(linker.misc.save_model_to_json())
+
+    def expected_matches(prior: float) -> float:
+        # pairs below even odds count as non-matches: summing the long tail of tiny
+        # probabilities over every compared pair would let the prior feed on itself
+        scored = linker_for(profile_table, {**trained, "probability_two_random_records_match": prior}, backend)
+        pairs = backend.fetch(scored.inference.predict(threshold_match_probability=0.5), ["match_probability"])
+        return float(pairs["match_probability"].sum() or 0.0)
+
+    recall, prior_steps = calibrate_rule_recall(profile_table, expected_matches)
+    trained["probability_two_random_records_match"] = estimate_prior(profile_table, recall)
     metadata = {
         "em_passes": passes,
+        METADATA_KEY: recall,
+        "prior_calibration": prior_steps,
         "parameter_adjustments": adjustments,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "profiles": profile_table.height,

@@ -65,6 +65,14 @@ def pair_id(left: pl.Expr, right: pl.Expr) -> pl.Expr:
         lambda s: hashlib.sha256(s.encode()).hexdigest()[:16], return_dtype=pl.Utf8)
 
 
+def with_pair_ids(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The scored pairs keyed by `pair_id` (hashed once per run: apply_constraints and
+    enforce_cannot_links both read it, and hashing every pair is the costly part)."""
+    if "pair_id" in pairs.columns:
+        return pairs
+    return pairs.with_columns(pair_id(pl.col("unique_id_l"), pl.col("unique_id_r")).alias("pair_id"))
+
+
 def build_queue(evidence: pl.DataFrame, profile_table: pl.DataFrame, model_settings: dict, zone: ReviewZone) -> pl.DataFrame:
     """The grey-zone pairs with evidence: per comparison its level label and match weight
     (from Splink's gamma_ and bf_ columns), and both profiles' identity fields."""
@@ -143,14 +151,15 @@ def apply_constraints(pairs: pl.DataFrame, decisions: pl.DataFrame, threshold: f
     could not be matched to a scored pair (stale: a profile changed since the review).
 
     `same`: the pair's edge gets probability 1. `different`: its edge is dropped."""
+    columns = [c for c in pairs.columns if c != "pair_id"]
     if decisions.height == 0:
-        return pairs, decisions.head(0)
-    keyed = pairs.with_columns(pair_id(pl.col("unique_id_l"), pl.col("unique_id_r")).alias("pair_id"))
+        return pairs.select(columns), decisions.head(0)
+    keyed = with_pair_ids(pairs)
     matched = keyed.join(decisions.select("pair_id", "decision"), on="pair_id", how="left")
     edges = matched.filter(pl.col("decision").is_null() | (pl.col("decision") == "same")).with_columns(
         pl.when(pl.col("decision") == "same").then(1.0).otherwise(pl.col("match_probability")).alias("match_probability"),
         pl.when(pl.col("decision") == "same").then(pl.lit(float("inf"))).otherwise(pl.col("match_weight")).alias("match_weight"),
-    ).select(pairs.columns)
+    ).select(columns)
     stale = decisions.join(keyed.select("pair_id"), on="pair_id", how="anti")
     return edges, stale
 
@@ -162,8 +171,7 @@ def enforce_cannot_links(clusters: pl.DataFrame, pairs: pl.DataFrame, decisions:
     different = decisions.filter(pl.col("decision") == "different").select("pair_id")
     if different.height == 0:
         return clusters, different
-    keyed = pairs.with_columns(pair_id(pl.col("unique_id_l"), pl.col("unique_id_r")).alias("pair_id")).join(
-        different, on="pair_id")
+    keyed = with_pair_ids(pairs).join(different, on="pair_id")
     c = clusters.select("unique_id", "cluster_id")
     together = (keyed.join(c, left_on="unique_id_l", right_on="unique_id")
                 .join(c.rename({"cluster_id": "cluster_r"}), left_on="unique_id_r", right_on="unique_id")

@@ -10,6 +10,7 @@ import polars as pl
 from dagster_project.linkage import review
 from dagster_project.linkage.backends import Backend
 from dagster_project.linkage.model import TrainedModel, linker_for
+from dagster_project.linkage.prior import rule_recall, with_prior
 from dagster_project.linkage.review import ReviewZone
 
 MATCH_THRESHOLD = 0.95  # cluster edges: the pair is the same person with >= 95% probability
@@ -47,7 +48,7 @@ def score_and_cluster(
         )
     zone = zone or ReviewZone.from_env()
     decisions = decisions if decisions is not None else review.no_decisions()
-    scoring_settings = with_prior(model.settings, profile_table)
+    scoring_settings = with_prior(model.settings, profile_table, rule_recall(model.metadata))
     linker = linker_for(profile_table, scoring_settings, backend)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
@@ -60,9 +61,10 @@ def score_and_cluster(
         cluster_frame = backend.fetch(clusters, ["unique_id", "cluster_id"])
         audit = None
     else:
-        edges, stale = review.apply_constraints(pairs, decisions, threshold)
+        keyed = review.with_pair_ids(pairs)
+        edges, stale = review.apply_constraints(keyed, decisions, threshold)
         cluster_frame = _cluster(profile_table, edges, threshold)
-        cluster_frame, isolated = review.enforce_cannot_links(cluster_frame, pairs, decisions)
+        cluster_frame, isolated = review.enforce_cannot_links(cluster_frame, keyed, decisions)
         audit = review.audit_rows(decisions, stale, isolated)
     if charts_dir is not None:
         sample = pairs.sort("match_probability", "unique_id_l").head(20)
@@ -115,52 +117,6 @@ def _cluster(profile_table: pl.DataFrame, edges: pl.DataFrame, threshold: float)
         edge_id_column_name_right="unique_id_r", threshold_match_probability=threshold,
     )
     return pl.from_arrow(result.as_duckdbpyrelation().select("unique_id", "cluster_id").to_arrow_table())
-
-
-# Deterministic rules whose agreeing pairs are (almost all) true matches; the prior counts
-# them and divides by their assumed recall, as Splink's own estimator does.
-PRIOR_RULES = (("nhs_number",), ("dob_string", "family_name", "given_name"))
-PRIOR_RECALL = 0.8
-
-
-def _pairs_agreeing(profile_table: pl.DataFrame, columns: tuple[str, ...]) -> int:
-    present = [c for c in columns if c in profile_table.columns]
-    if len(present) < len(columns):
-        return 0
-    counts = profile_table.drop_nulls(present).group_by(present).len()
-    return int(counts.select((pl.col("len") * (pl.col("len") - 1) // 2).sum()).item() or 0)
-
-
-def estimate_prior(profile_table: pl.DataFrame, recall: float | None = None) -> float:
-    """The chance two random profiles are the same person, estimated so it is never 0 or 1.
-
-    Pairs agreeing on either deterministic rule are counted exactly (inclusion-exclusion
-    over the two rules) and divided by the rules' recall and by all pairs. Splink's
-    estimator sets the prior to 0 when no pair agrees (every record distinct, or identical
-    records collapsed into one profile) and `predict()` then fails on log(0); so one
-    pseudo-pair is added to the count (add-one smoothing), and the result is capped at
-    0.5: even data made wholly of duplicates is not evidence that any two random
-    records match with certainty.
-    """
-    recall = PRIOR_RECALL if recall is None else recall
-    n = profile_table.height
-    total = n * (n - 1) // 2
-    if total == 0:
-        return 0.5
-    a, b = PRIOR_RULES
-    agreeing = (_pairs_agreeing(profile_table, a) + _pairs_agreeing(profile_table, b)
-                - _pairs_agreeing(profile_table, tuple(dict.fromkeys(a + b))))
-    return float(min(max((agreeing + 1) / recall / total, 1.0 / (total + 1)), 0.5))
-
-
-def with_prior(model_settings: dict, profile_table: pl.DataFrame) -> dict:
-    """The model's settings with the prior re-estimated on the data being scored.
-
-    The prior scales with 1/population: a model trained on 20,000 people applied to 1.1
-    million would overrate every match ~50-fold. Re-estimating it is cheap and changes
-    no m or u parameter, so refreshes still only score; training stays on demand.
-    """
-    return {**model_settings, "probability_two_random_records_match": estimate_prior(profile_table)}
 
 
 def _waterfall_sample(profile_table, model: TrainedModel, sample_pairs: pl.DataFrame, backend: Backend, n: int = 20):

@@ -41,7 +41,7 @@ def test_queue_holds_grey_zone_pairs_with_evidence(zones):
     assert queue.height > 0
     assert queue["match_probability"].min() >= zone.low and queue["match_probability"].max() < zone.high
     assert queue["pair_id"].is_unique().all()
-    for comparison in ("nhs_number", "given_name_family_name", "date_of_birth", "postcode", "sex"):
+    for comparison in ("nhs_number", "given_name", "family_name", "date_of_birth", "postcode", "sex"):
         assert queue[f"{comparison}_level"].null_count() == 0
         assert queue[f"{comparison}_weight"].null_count() == 0
     # both sides' identity fields, for the reviewer (the queue stays in the identity zone)

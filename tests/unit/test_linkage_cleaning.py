@@ -5,8 +5,9 @@ import datetime as dt
 import polars as pl
 
 from dagster_project.linkage.model import MODEL_DIR, TrainedModel, model_file
+from dagster_project.linkage.prior import estimate_prior
 from dagster_project.linkage.records import clean, normalise_postcode, profiles
-from dagster_project.linkage.scoring import estimate_prior, score_and_cluster
+from dagster_project.linkage.scoring import score_and_cluster
 
 
 def _records(**overrides):
@@ -100,3 +101,27 @@ def test_scoring_survives_all_distinct_and_all_duplicated_records():
     assert score_and_cluster(duplicated, model).clusters["cluster_id"].n_unique() == 30
     single = score_and_cluster(distinct.head(1), model)
     assert single.clusters.height == 1 and single.pairs.height == 0
+
+
+def test_prior_calibration_settles_on_the_models_own_expected_matches_and_stays_bounded():
+    """The rules' recall is measured, not assumed: if the model expects four times the
+    pairs the rules find, the recall is a quarter; it never leaves its bounds."""
+    from dagster_project.linkage.prior import RECALL_BOUNDS, calibrate_rule_recall, rule_pairs
+
+    table = pl.DataFrame({
+        "nhs_number": ["9990000018", "9990000018", None, None, None, None],
+        "dob_string": ["2000-01-01"] * 2 + ["1990-05-05", "1990-05-05", "1980-01-01", "1970-01-01"],
+        "family_name": ["A", "A", "B", "B", "C", "D"],
+        "given_name": ["X", "X", "Y", "Y", "Z", "W"],
+    })
+    agreeing = rule_pairs(table) + 1
+    assert agreeing == 3
+    recall, steps = calibrate_rule_recall(table, lambda prior: 4 * agreeing)
+    assert recall == 0.25 and steps[-1]["recall"] == 0.25
+    # a model expecting nothing, or everything, is held to the bounds: prior never 0 or 1
+    assert calibrate_rule_recall(table, lambda prior: 0.0)[0] == RECALL_BOUNDS[1]
+    assert calibrate_rule_recall(table, lambda prior: 1e9)[0] == RECALL_BOUNDS[0]
+    assert 0 < estimate_prior(table, RECALL_BOUNDS[0]) <= 0.5
+    # a self-referential model (expected matches proportional to the prior) stops
+    recall, steps = calibrate_rule_recall(table, lambda prior: prior * 15 * 0.9 + 1)
+    assert RECALL_BOUNDS[0] <= recall <= RECALL_BOUNDS[1] and len(steps) <= 10
