@@ -161,6 +161,46 @@ def postcode_comparison() -> cl.CustomComparison:
     )
 
 
+def address_line_comparison() -> cl.CustomComparison:
+    """House and street (cleaned, street words abbreviated): exact, near (a typo), else.
+    Only in models trained on data that carries address lines."""
+    return cl.CustomComparison(
+        output_column_name="address_line",
+        comparison_levels=[
+            cll.NullLevel("address_line"),
+            cll.ExactMatchLevel("address_line").configure(tf_adjustment_column="address_line"),
+            cll.JaroWinklerLevel("address_line", 0.9),
+            cll.ElseLevel(),
+        ],
+        comparison_description="Address line: exact (tf), Jaro-Winkler 0.9",
+    )
+
+
+def other_identifier_comparison() -> cl.CustomComparison:
+    """A supplier's own identifier: exact, one character apart, else. Only in models
+    trained on data that carries one."""
+    return cl.CustomComparison(
+        output_column_name="other_identifier",
+        comparison_levels=[
+            cll.NullLevel("other_identifier"),
+            cll.ExactMatchLevel("other_identifier"),
+            cll.DamerauLevenshteinLevel("other_identifier", distance_threshold=1),
+            cll.ElseLevel(),
+        ],
+        comparison_description="Other identifier: exact, one character apart",
+    )
+
+
+OPTIONAL_COMPARISONS = {"address_line": address_line_comparison, "other_identifier": other_identifier_comparison}
+
+
+def optional_fields_present(profile_table: pl.DataFrame) -> list[str]:
+    """The optional identity fields (records.OPTIONAL_FIELDS) this data carries: those with
+    values on at least two profiles (one value can agree with nothing)."""
+    return [f for f in OPTIONAL_COMPARISONS
+            if f in profile_table.columns and profile_table[f].drop_nulls().len() >= 2]
+
+
 def blocking_rules_for_prediction() -> list:
     """Blocking rules: each catches true pairs the others would miss, chosen from a
     recall analysis of the true pairs no rule compared (benchmarks/linkage_recall_analysis.py;
@@ -236,7 +276,9 @@ M_FLOOR = 1e-3
 M_FLOOR_BY_COMPARISON = {"sex": 0.01}
 
 
-def settings() -> SettingsCreator:
+def settings(optional_fields: list[str] | tuple[str, ...] = ()) -> SettingsCreator:
+    """The model's settings; `optional_fields` adds the comparisons of optional identity
+    fields the training data carries (address line, other identifier)."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -247,6 +289,7 @@ def settings() -> SettingsCreator:
             date_of_birth_comparison(),
             postcode_comparison(),
             cl.ExactMatch("sex"),
+            *[OPTIONAL_COMPARISONS[f]() for f in optional_fields],
         ],
         blocking_rules_to_generate_predictions=blocking_rules_for_prediction(),
         retain_intermediate_calculation_columns=False,
@@ -307,7 +350,8 @@ def train(
 ) -> TrainedModel:
     """Train without labels: prior from NHS-number agreement, u by sampling, m by EM."""
     backend = backend or Backend()
-    model_settings = settings()
+    optional = optional_fields_present(profile_table)
+    model_settings = settings(optional)
     model_settings.probability_two_random_records_match = estimate_prior(profile_table)
     linker = linker_for(profile_table, model_settings, backend)
     training = linker.training
@@ -338,6 +382,7 @@ def train(
     trained["probability_two_random_records_match"] = estimate_prior(profile_table, recall)
     metadata = {
         "em_passes": passes,
+        "optional_fields": optional,
         METADATA_KEY: recall,
         "prior_calibration": prior_steps,
         "parameter_adjustments": adjustments,

@@ -29,6 +29,13 @@ IDENTITY_FIELDS = ["nhs_number", "given_name", "family_name", "date_of_birth", "
 PROFILE_FIELDS = [
     "nhs_number", "nhs_number_recorded", "given_name", "family_name", "date_of_birth", "sex", "postcode",
 ]
+# Identity fields a table *may* map (registry.yaml `identity:`; the column may also be
+# `required: false`): a house-and-street address line, and another identifier the
+# supplier keeps (a local patient number, a social care id shared between services).
+# Null where a table does not carry them; the model compares them only if it was trained
+# on data that carries them (model.optional_comparisons), so a deployment without them
+# scores exactly as before.
+OPTIONAL_FIELDS = ["address_line", "other_identifier"]
 
 
 def person_level_specs() -> list[TableSpec]:
@@ -49,11 +56,11 @@ def read_identity_records(raw_dir: Path) -> pl.DataFrame:
             (pl.col("practice_code") if spec.source == "gp" else pl.lit(None, pl.Utf8)).alias("practice_code"),
             pl.col(ident["record_id"]).cast(pl.Utf8).alias("record_id"),
         ]
-        for field in IDENTITY_FIELDS:
+        present = set(scan.collect_schema().names())
+        for field in IDENTITY_FIELDS + OPTIONAL_FIELDS:
             dtype = pl.Date if field == "date_of_birth" else pl.Utf8
-            exprs.append(
-                (pl.col(ident[field]).cast(dtype) if field in ident else pl.lit(None, dtype)).alias(field)
-            )
+            mapped = field in ident and (field in IDENTITY_FIELDS or ident[field] in present)
+            exprs.append((pl.col(ident[field]).cast(dtype) if mapped else pl.lit(None, dtype)).alias(field))
         frames.append(scan.select(exprs))
     if not frames:
         return pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_KEY})
@@ -98,9 +105,33 @@ def is_uk_postcode(col: str | pl.Expr) -> pl.Expr:
     return expr.str.contains(UK_POSTCODE)
 
 
+# Street words written both ways in address lines (Royal Mail's usual abbreviations).
+STREET_WORDS = {"ROAD": "RD", "STREET": "ST", "AVENUE": "AVE", "LANE": "LN", "DRIVE": "DR", "CLOSE": "CL",
+                "COURT": "CT", "CRESCENT": "CRES", "GARDENS": "GDNS", "PLACE": "PL", "TERRACE": "TER"}
+
+
+def clean_address_line(col: str) -> pl.Expr:
+    """Upper-case letters, digits and single spaces, street words abbreviated one way:
+    "12, Church Road" and "12 CHURCH RD" compare equal."""
+    line = (pl.col(col).str.to_uppercase().str.replace_all(r"[^A-Z0-9 ]", " ")
+            .str.replace_all(r"\s+", " ").str.strip_chars())
+    for word, short in STREET_WORDS.items():
+        line = line.str.replace_all(rf"\b{word}\b", short)
+    return pl.when(line.str.len_chars() > 0).then(line).otherwise(None)
+
+
+def clean_other_identifier(col: str) -> pl.Expr:
+    """Upper-case letters and digits only; a value of zeros or a placeholder is missing."""
+    value = pl.col(col).str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    return pl.when((value.str.len_chars() > 0) & ~value.str.contains(r"^(0+|UNKNOWN|NONE|NA|NK)$")).then(value).otherwise(None)
+
+
 def clean(records: pl.DataFrame) -> pl.DataFrame:
     """Cleaned identity fields plus flags saying what cleaning removed."""
     nhs = pl.col("nhs_number").str.replace_all(r"\s", "")
+    # records read before the optional fields existed, or from a caller that has none
+    records = records.with_columns(
+        (pl.col(f) if f in records.columns else pl.lit(None)).cast(pl.Utf8).alias(f) for f in OPTIONAL_FIELDS)
     out = records.with_columns(
         pl.when(valid_expr(nhs)).then(nhs).otherwise(None).alias("nhs_number_clean"),
         (pl.col("nhs_number").is_not_null() & ~valid_expr(nhs)).alias("nhs_number_invalid"),
@@ -126,6 +157,8 @@ def clean(records: pl.DataFrame) -> pl.DataFrame:
         "date_of_birth",
         pl.col("sex_clean").alias("sex"),
         pl.col("postcode_clean").alias("postcode"),
+        clean_address_line("address_line").alias("address_line"),
+        clean_other_identifier("other_identifier").alias("other_identifier"),
         pl.when(nhs.str.contains(r"^[0-9]{10}$")).then(nhs).otherwise(None).alias("nhs_number_recorded"),
         "nhs_number_invalid",
     )
@@ -137,16 +170,17 @@ def profiles(cleaned: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     The profile id is a hash of the cleaned fields, so it is the same across refreshes
     for the same identity and Splink's pairs can be cached or compared between runs.
     """
-    keyed = cleaned.with_columns(
-        pl.concat_str(
-            [pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in PROFILE_FIELDS], separator="|"
-        ).hash(seed=0).cast(pl.Utf8).alias("unique_id")
-    )
+    core = pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in PROFILE_FIELDS], separator="|")
+    # optional fields join the key only when present, so a profile without them keeps
+    # the id it had before they existed (reviewers' pair ids stay valid)
+    optional = pl.concat_str([pl.col(c).fill_null("\x00") for c in OPTIONAL_FIELDS], separator="|")
+    key = pl.when(pl.any_horizontal(pl.col(OPTIONAL_FIELDS).is_not_null())).then(core + "|" + optional).otherwise(core)
+    keyed = cleaned.with_columns(key.hash(seed=0).cast(pl.Utf8).alias("unique_id"))
     record_map = keyed.select(*RECORD_KEY, "unique_id")
     profile_table = (
         keyed.group_by("unique_id", maintain_order=True)
         .agg(
-            *[pl.col(c).first() for c in PROFILE_FIELDS],
+            *[pl.col(c).first() for c in PROFILE_FIELDS + OPTIONAL_FIELDS],
             pl.len().alias("record_count"),
             pl.col("source").unique().sort().str.join(",").alias("sources"),
         )

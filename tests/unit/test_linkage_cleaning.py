@@ -125,3 +125,60 @@ def test_prior_calibration_settles_on_the_models_own_expected_matches_and_stays_
     # a self-referential model (expected matches proportional to the prior) stops
     recall, steps = calibrate_rule_recall(table, lambda prior: prior * 15 * 0.9 + 1)
     assert RECALL_BOUNDS[0] <= recall <= RECALL_BOUNDS[1] and len(steps) <= 10
+
+
+def _people_with_duplicates(n: int = 300, optional: bool = True) -> pl.DataFrame:
+    """n people, each recorded twice (the second, for a quarter of them, with a typo in
+    the surname and, for a third, a different postcode), with or without the optional
+    identity fields."""
+    import random
+
+    rng = random.Random(7)
+    given = ["ANN", "BEN", "CARA", "DAN", "EVE", "FRED", "GUS", "HAL", "IVY", "JO"]
+    family = ["SMITH", "JONES", "BROWN", "TAYLOR", "WILSON", "DAVIES", "EVANS", "THOMAS", "ROBERTS", "WALKER"]
+    rows = []
+    for i in range(n):
+        dob = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(30000))
+        g, f, pc = rng.choice(given), rng.choice(family), f"NR{rng.randrange(1, 30)} {rng.randrange(1, 9)}AB"
+        addr, other = f"{rng.randrange(1, 200)} Church Road", f"LOC{i:05d}"
+        for k in range(2):
+            rows.append({"source": "sc", "table": "people", "practice_code": None, "record_id": f"{i}-{k}",
+                         "nhs_number": None, "given_name": g, "family_name": f if k == 0 or i % 4 else f[:-1] + "X",
+                         "date_of_birth": dob, "sex": "F" if i % 2 else "M",
+                         "postcode": pc if k == 0 or i % 3 else f"IP{rng.randrange(1, 30)} 1AA",
+                         "address_line": (addr if k == 0 else addr.replace("Road", "Rd")) if optional else None,
+                         "other_identifier": other if optional else None, "true": i})
+    frame = pl.DataFrame(rows).with_columns(pl.col("nhs_number", "practice_code", "address_line", "other_identifier").cast(pl.Utf8))
+    return frame if optional else frame.drop("address_line", "other_identifier")
+
+
+def test_optional_identity_fields_are_compared_only_when_the_data_carries_them():
+    from dagster_project.linkage.model import optional_fields_present, train
+
+    with_extra, without = _people_with_duplicates(), _people_with_duplicates(optional=False)
+    cleaned = clean(with_extra.drop("true"))
+    assert cleaned["address_line"][0].endswith("CHURCH RD")  # street words one way
+    assert cleaned["address_line"][0] == cleaned["address_line"][1]
+    # a record without the optional fields keeps the profile id it had before they existed
+    bare = profiles(clean(without.drop("true")))[0]
+    assert bare["unique_id"].to_list() == profiles(clean(without.drop("true").with_columns(
+        pl.lit(None, pl.Utf8).alias("address_line"))))[0]["unique_id"].to_list()
+    assert set(bare.columns) >= {"address_line", "other_identifier"}  # null columns, scored as missing
+    assert optional_fields_present(bare) == []
+
+    table, record_map = profiles(cleaned)
+    assert optional_fields_present(table) == ["address_line", "other_identifier"]
+    model = train(table, max_pairs=2e4)
+    names = [c["output_column_name"] for c in model.settings["comparisons"]]
+    assert {"address_line", "other_identifier"} <= set(names)
+    assert model.metadata["optional_fields"] == ["address_line", "other_identifier"]
+    out = score_and_cluster(table, model)
+    truth = with_extra.select("record_id", "true").join(record_map, on="record_id").join(out.clusters, on="unique_id")
+    # every person's two records found (some mistyped, some moved), nobody merged
+    assert truth.group_by("true").agg(pl.col("cluster_id").n_unique())["cluster_id"].max() == 1
+    assert truth.group_by("cluster_id").agg(pl.col("true").n_unique())["true"].max() == 1
+
+    bare_model = train(bare, max_pairs=2e4)
+    assert not {"address_line", "other_identifier"} & {c["output_column_name"] for c in bare_model.settings["comparisons"]}
+    # a model with the comparisons scores data without the fields (they are missing, weight 0)
+    assert score_and_cluster(bare, model).clusters.height == bare.height
