@@ -2,6 +2,7 @@
 
     python benchmarks/bench_linkage.py --persons 20000 --messiness 1 2
     python benchmarks/bench_linkage.py --persons 1100000 --messiness 1 --no-train
+    python benchmarks/bench_linkage.py --persons 20000 --messiness 1 2 --no-train --seed 2029 --peers
 
 For each messiness level: generate a synthetic ICS, gate and load it into the raw zone,
 then time each linkage step in a child process (prepare, optionally train, score and
@@ -43,6 +44,23 @@ elif step == "pseudonymise":
     out = pipeline.pseudonymise_index(zones, b"benchmark-key-not-a-secret"); out.update(pipeline.apply_opt_outs(zones))
 elif step == "evaluate":
     out = pipeline.evaluate(zones, with_linkable=True)
+elif step == "peers":
+    import polars as pl
+    sys.path.insert(0, "benchmarks")
+    import linkage_peers
+    from dagster_project.linkage import evaluation
+    profiles = pl.read_parquet(zones.identity / pipeline.PROFILES)
+    record_map = pl.read_parquet(zones.identity / pipeline.RECORD_PROFILES)
+    truth = pl.read_parquet(zones.truth / "person_records.parquet")
+    no_nhs = pl.read_parquet(zones.identity / pipeline.RECORDS).filter(pl.col("nhs_number").is_null()).select(evaluation.KEY)
+    out = {}
+    for name in ("splink_default", "recordlinkage"):
+        t0 = time.monotonic()
+        assigned = getattr(linkage_peers, name)(profiles, record_map)
+        m = evaluation.pairwise_metrics(assigned, truth)
+        m["recall_without_valid_nhs_number"] = evaluation.recall_for(assigned, truth, no_nhs)
+        m["wall_s"] = round(time.monotonic() - t0, 1)
+        out[name] = m
 out["wall_s"] = round(time.monotonic() - t, 1)
 out["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 print(json.dumps(out))
@@ -74,6 +92,8 @@ def main() -> int:
     parser.add_argument("--messiness", type=float, nargs="+", default=[1.0, 2.0])
     parser.add_argument("--no-train", action="store_true", help="score with the repository's model")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--peers", action="store_true",
+                        help="also link with Splink's default settings and recordlinkage (benchmarks/linkage_peers.py)")
     args = parser.parse_args()
     results = []
     for messiness in args.messiness:
@@ -88,6 +108,8 @@ def main() -> int:
         steps["score_cluster_stable_ids"] = run(STEP, str(data_dir), "index")
         steps["pseudonymise"] = run(STEP, str(data_dir), "pseudonymise")
         accuracy = run(STEP, str(data_dir), "evaluate")
+        if args.peers:
+            accuracy.update(run(STEP, str(data_dir), "peers"))
         results.append({"messiness": messiness, "steps": steps, "accuracy": accuracy})
         shutil.rmtree(data_dir)
     today = dt.date.today().isoformat()
@@ -95,7 +117,9 @@ def main() -> int:
              "| messiness | method | precision | recall | F1 | recall w/o valid NHS no. | people found / true |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
-        for name in ("splink", "nhs_number_only"):
+        for name in ("splink", "splink_default", "recordlinkage", "nhs_number_only"):
+            if name not in r["accuracy"]:
+                continue
             m = r["accuracy"][name]
             lines.append(f"| {r['messiness']} | {name} | {m['precision']} | {m['recall']} | {m['f1']} | "
                          f"{m['recall_without_valid_nhs_number']} | {m['people_predicted']:,} / {m['people_true']:,} |")
@@ -116,7 +140,7 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"linkage-{args.persons}-{today}"
+    stem = RESULTS / f"linkage-{args.persons}-{today}{f'-seed{args.seed}' if args.seed != 11 else ''}"
     stem.with_suffix(".md").write_text(report + "\n")
     stem.with_suffix(".json").write_text(json.dumps({"persons": args.persons, "results": results,
                                                     "machine": machine()}, indent=2, default=str))
