@@ -101,7 +101,12 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "dagster_project.synthetic", "--persons", str(args.persons),
                         "--seed", str(args.seed), "--messiness", str(messiness), "--out", str(data_dir)],
                        check=True, cwd=ROOT, capture_output=True)
-        run(INGEST, str(data_dir))
+        try:
+            run(INGEST, str(data_dir))
+        except subprocess.CalledProcessError as exc:  # a source gate refusing an extract: a result, reported
+            results.append({"messiness": messiness, "error": (exc.stderr or "").strip().splitlines()[-1:]})
+            shutil.rmtree(data_dir)
+            continue
         steps = {"prepare": run(STEP, str(data_dir), "prepare")}
         if not args.no_train:
             steps["train"] = run(STEP, str(data_dir), "train")
@@ -116,6 +121,8 @@ def main() -> int:
     lines = [f"# Linkage benchmark: {args.persons:,} people, {today}", "", f"Machine: {machine()}", "",
              "| messiness | method | precision | recall | F1 | recall w/o valid NHS no. | people found / true |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    failed = [r for r in results if "error" in r]
+    results = [r for r in results if "error" not in r]
     for r in results:
         for name in ("splink", "splink_default", "recordlinkage", "nhs_number_only"):
             if name not in r["accuracy"]:
@@ -137,12 +144,13 @@ def main() -> int:
         for step, facts in r["steps"].items():
             extra = {k: v for k, v in facts.items() if k not in ("wall_s", "peak_rss_gib")}
             lines.append(f"| {r['messiness']} | {step} | {facts['wall_s']} | {facts['peak_rss_gib']} | {extra} |")
+    lines += [f"\nMessiness {r['messiness']}: not measured, ingest refused an extract: {r['error']}" for r in failed]
     report = "\n".join(lines)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"linkage-{args.persons}-{today}{f'-seed{args.seed}' if args.seed != 11 else ''}"
     stem.with_suffix(".md").write_text(report + "\n")
-    stem.with_suffix(".json").write_text(json.dumps({"persons": args.persons, "results": results,
+    stem.with_suffix(".json").write_text(json.dumps({"persons": args.persons, "results": results, "failed": failed,
                                                     "machine": machine()}, indent=2, default=str))
     return 0
 
