@@ -30,7 +30,8 @@ DECISIONS_DIR = "review_decisions"
 AUDIT = "review_audit.parquet"
 DECISIONS = ("same", "different")
 DECISION_COLUMNS = ("pair_id", "decision", "reviewer", "reason")
-EVIDENCE_FIELDS = ["nhs_number_recorded", "given_name", "family_name", "dob_string", "sex", "postcode"]
+EVIDENCE_FIELDS = ["nhs_number_recorded", "given_name", "family_name", "dob_string", "sex", "postcode",
+                   "address_line", "other_identifier"]  # the optional ones where present
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import pipeline, review
+from dagster_project.linkage.model import TrainedModel
 from dagster_project.linkage.scoring import MATCH_THRESHOLD
 
 
@@ -41,7 +42,10 @@ def test_queue_holds_grey_zone_pairs_with_evidence(zones):
     assert queue.height > 0
     assert queue["match_probability"].min() >= zone.low and queue["match_probability"].max() < zone.high
     assert queue["pair_id"].is_unique().all()
-    for comparison in ("nhs_number", "given_name", "family_name", "date_of_birth", "postcode", "sex"):
+    model = TrainedModel.load(pipeline.model_path(zones))
+    comparisons = [c["output_column_name"] for c in model.settings["comparisons"]]
+    assert {"nhs_number", "date_of_birth", "postcode", "sex"} <= set(comparisons)
+    for comparison in comparisons:
         assert queue[f"{comparison}_level"].null_count() == 0
         assert queue[f"{comparison}_weight"].null_count() == 0
     # both sides' identity fields, for the reviewer (the queue stays in the identity zone)
