@@ -54,13 +54,14 @@ elif step == "peers":
     truth = pl.read_parquet(zones.truth / "person_records.parquet")
     no_nhs = pl.read_parquet(zones.identity / pipeline.RECORDS).filter(pl.col("nhs_number").is_null()).select(evaluation.KEY)
     out = {}
-    for name in ("splink_default", "recordlinkage"):
+    for peer in ("splink_default", "recordlinkage"):
         t0 = time.monotonic()
-        assigned = getattr(linkage_peers, name)(profiles, record_map)
-        m = evaluation.pairwise_metrics(assigned, truth)
-        m["recall_without_valid_nhs_number"] = evaluation.recall_for(assigned, truth, no_nhs)
-        m["wall_s"] = round(time.monotonic() - t0, 1)
-        out[name] = m
+        assigned = getattr(linkage_peers, peer)(profiles, record_map)
+        for name, frame in (assigned if isinstance(assigned, dict) else {peer: assigned}).items():
+            m = evaluation.pairwise_metrics(frame, truth)
+            m["recall_without_valid_nhs_number"] = evaluation.recall_for(frame, truth, no_nhs)
+            m["wall_s"] = round(time.monotonic() - t0, 1)
+            out[name] = m
 out["wall_s"] = round(time.monotonic() - t, 1)
 out["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 print(json.dumps(out))
@@ -94,6 +95,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--peers", action="store_true",
                         help="also link with Splink's default settings and recordlinkage (benchmarks/linkage_peers.py)")
+    parser.add_argument("--keep", action="store_true", help="keep each synthetic ICS (its path is in the results)")
     args = parser.parse_args()
     results = []
     for messiness in args.messiness:
@@ -115,8 +117,10 @@ def main() -> int:
         accuracy = run(STEP, str(data_dir), "evaluate")
         if args.peers:
             accuracy.update(run(STEP, str(data_dir), "peers"))
-        results.append({"messiness": messiness, "steps": steps, "accuracy": accuracy})
-        shutil.rmtree(data_dir)
+        results.append({"messiness": messiness, "steps": steps, "accuracy": accuracy,
+                        **({"data_dir": str(data_dir)} if args.keep else {})})
+        if not args.keep:
+            shutil.rmtree(data_dir)
     today = dt.date.today().isoformat()
     lines = [f"# Linkage benchmark: {args.persons:,} people, {today}", "", f"Machine: {machine()}", "",
              "| messiness | method | precision | recall | F1 | recall w/o valid NHS no. | people found / true |",
@@ -124,7 +128,7 @@ def main() -> int:
     failed = [r for r in results if "error" in r]
     results = [r for r in results if "error" not in r]
     for r in results:
-        for name in ("splink", "splink_default", "recordlinkage", "nhs_number_only"):
+        for name in ("splink", "splink_default", "recordlinkage_ecm", "recordlinkage_rule", "nhs_number_only"):
             if name not in r["accuracy"]:
                 continue
             m = r["accuracy"][name]
