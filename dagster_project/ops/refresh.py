@@ -49,7 +49,7 @@ STAGE_TAG = "phm/stage"
 # the chain job that does the same work as an automation run touching assets of this area
 STAGE_BY_AREA = {IDENTITY_GROUP: REFRESH_WAREHOUSE_JOB, WAREHOUSE_GROUP: REFRESH_WAREHOUSE_JOB,
                  COHORTS_GROUP: PUBLISH_COHORTS_JOB, PROJECTION_GROUP: PUBLISH_PROJECTION_JOB,
-                 "outreach": "publish_outreach_plan"}  # once the outreach plan joins the automation
+                 OUTREACH_GROUP: "publish_outreach_plan"}
 
 
 def stage_of(run: dg.DagsterRun) -> str | None:
@@ -76,7 +76,8 @@ def label_stage(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=f"Tags each run the {AUTOMATION_SENSOR} automation sensor launches with its chain "
-                f"stage ({STAGE_TAG}: refresh_warehouse, publish_cohorts or publish_projection), "
+                f"stage ({STAGE_TAG}: refresh_warehouse, publish_cohorts, publish_projection or "
+                "publish_outreach_plan), "
                 "so the Runs page can be filtered by stage: declarative automation launches "
                 "Dagster's implicit asset job, not the named jobs.",
 )
