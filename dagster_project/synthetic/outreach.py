@@ -15,6 +15,20 @@ channel, outcome). This simulator stands in for them, deterministically (seeded)
   release's outreach plan when present), else one of the project's channels;
 - it writes `landing/outreach/<extract_date>/outcomes.csv` (never overwrites a delivery).
 
+Contact has an effect in this synthetic world (`caused_events`, used by the outcomes loop
+before the next GP extract is ingested): a contacted person who had not yet done what the
+project asks does it - a vaccination, a screening test, a blood-pressure reading or a DPP
+referral coded in the GP record within three weeks - with the probability the contact adds
+in the literature. Jacobson Vann et al., "Patient reminder and recall interventions to
+improve immunization rates", Cochrane Database Syst Rev 2018, CD003941.pub3, summary of
+findings (received immunisation, reminder or recall vs none): telephone 164 -> 287 per
+1,000 (RR 1.75), letter 320 -> 412 (RR 1.29), text message 161 -> 208 (RR 1.29). A person
+who would not have acted acts with probability (treated - control) / (1 - control): 14.7%
+after a call, 13.5% after a letter, 5.6% after a text; the immunisation figures stand in
+for screening, BP checks and referrals (no comparable review per programme here). No
+effect after a refusal or a wrong number; none for Talking Therapies (a referral in
+another dataset), falls prevention or depression and obesity (no coded uptake).
+
 Demo (after `make run` published releases as of 2026-11-01; the outcomes reach the
 warehouse with the next extracts, or rebuild as of the extract date):
 
@@ -42,6 +56,133 @@ RETURNED = ("booked", "referred", "reached", "declined", "not_reached", "wrong_n
 REFERRAL_PROJECTS = frozenset({"talking_therapies", "dpp"})
 DEPRIVATION_ACCEPT_RATIO = 0.7  # acceptance in IMD quintile 1 relative to quintile 5
 COLUMNS = ["project", "pseudo_id", "practice_code", "contact_date", "channel", "outcome"]
+# per channel: (control, reminded) share immunised, Cochrane CD003941.pub3 summary of findings
+CONTACT_EFFECT = {"phone": (0.164, 0.287), "letter": (0.320, 0.412), "sms": (0.161, 0.208)}
+NO_EFFECT_AFTER = ("declined", "wrong_number")
+EFFECT_DELAY_DAYS = 21  # the appointment or referral within three weeks of the contact
+# what a project's uptake is coded as: (cluster, term include, term exclude) of the code lists
+UPTAKE_CODES = {
+    "flu_vaccination": ("FLUVAX_COD", "(?i)influenza vaccination", "(?i)intranasal|second|not given|declin"),
+    "covid_vaccination": ("OS_COVID_VACC_GIVEN", "", ""),
+    "cervical_screening": ("CS_TEST_COD", "(?i)screening|cytology|sampling|smear", ""),
+    "bp_checks": ("SYSBP_COD", "", ""),
+    "dpp": ("DPPREF_COD", "", ""),
+}
+DIASTOLIC = ("DIASBP_QOF", "(?i)diastolic", "")
+EVENT_COLUMNS = ["event_id", "patient_id", "practice_code", "event_date", "snomed_code", "value", "unit"]
+
+
+def caused_probability(channel: str) -> float:
+    """Chance that a contact by `channel` makes someone act who would not have acted."""
+    control, reminded = CONTACT_EFFECT[channel]
+    return (reminded - control) / (1 - control)
+
+
+def caused_events(outcomes: pl.DataFrame, records: pl.DataFrame, already: pl.DataFrame, month: dt.date,
+                  seed: int = 0) -> pl.DataFrame:
+    """The uptake the contacts caused, as (project, pseudo_id, practice_code, patient_id,
+    event_date) before `month` (the next GP extract).
+
+    outcomes: the landing contract's rows; records: pseudo_id, practice_code, record_id of GP
+    patients records; already: project, pseudo_id of people who did it anyway after contact."""
+    first = (outcomes.filter(pl.col("project").is_in(list(UPTAKE_CODES)))
+             .with_columns(pl.col("contact_date").cast(pl.String).str.to_date())
+             .sort("contact_date").group_by("project", "pseudo_id", maintain_order=True)
+             .agg(pl.col("practice_code").first(), pl.col("contact_date").first(), pl.col("channel").first(),
+                  pl.col("outcome").last().alias("latest_outcome"))
+             .filter(~pl.col("latest_outcome").is_in(list(NO_EFFECT_AFTER)))
+             .join(already.select("project", "pseudo_id"), on=["project", "pseudo_id"], how="anti")
+             .sort("project", "pseudo_id"))
+    rng = np.random.default_rng(seed)
+    p = first["channel"].replace_strict({c: caused_probability(c) for c in CONTACT_EFFECT}, default=0.0,
+                                        return_dtype=pl.Float64).to_numpy()
+    acts = rng.random(first.height) < p
+    delay = rng.integers(1, EFFECT_DELAY_DAYS + 1, first.height)
+    caused = first.with_columns(
+        pl.Series("acts", acts),
+        (pl.col("contact_date") + pl.duration(days=pl.Series(delay))).alias("event_date"),
+    ).filter(pl.col("acts") & (pl.col("event_date") < month))
+    return (caused.join(records.select("pseudo_id", "practice_code", pl.col("record_id").alias("patient_id")),
+                        on=["pseudo_id", "practice_code"], how="inner")
+            .unique(["project", "pseudo_id"], keep="first")
+            .select("project", "pseudo_id", "practice_code", "patient_id", "event_date"))
+
+
+def codelists() -> pl.DataFrame:
+    """cluster_id, code, term of the code lists the generator uses (published and local)."""
+    from dagster_project.synthetic import config as C
+
+    return pl.concat([pl.read_csv(p, infer_schema_length=0).select("cluster_id", "code", "term")
+                      for p in (C.CODELIST_CSV, C.LOCAL_CODELIST_CSV)])
+
+
+def uptake_codes(codes: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Per project (and the diastolic reading of a BP check) a few real codes of its cluster."""
+    from dagster_project.synthetic.clinical import pick_codes
+
+    out = {project: pick_codes(codes, *spec, k=2) for project, spec in UPTAKE_CODES.items()}
+    out["_diastolic"] = pick_codes(codes, *DIASTOLIC, k=1)
+    return out
+
+
+def as_gp_events(caused: pl.DataFrame, codes: dict[str, np.ndarray], first_id: int, seed: int = 0) -> pl.DataFrame:
+    """gp.events rows (landing contract) for the caused uptake: one coded event each; a BP
+    check is a systolic and a diastolic reading."""
+    rng = np.random.default_rng(seed)
+    n = caused.height
+    code = np.array([codes[p][rng.integers(0, codes[p].size)] for p in caused["project"].to_list()], dtype=object)
+    bp = (caused["project"] == "bp_checks").to_numpy()
+    systolic = np.round(rng.normal(138, 15, n))
+    rows = caused.select("patient_id", "practice_code", "event_date").with_columns(
+        pl.Series("snomed_code", code.astype(str)),
+        pl.Series("value", np.where(bp, systolic, np.nan)).fill_nan(None),
+        pl.when(pl.Series(bp)).then(pl.lit("mmHg")).otherwise(pl.lit(None, pl.String)).alias("unit"))
+    diastolic = rows.filter(pl.Series(bp)).with_columns(
+        pl.lit(str(codes["_diastolic"][0])).alias("snomed_code"),
+        (pl.col("value") * 0.52 + 12).round(0).alias("value"))
+    out = pl.concat([rows, diastolic])
+    return out.with_columns((pl.int_range(pl.len()) + first_id).alias("event_id")).select(
+        "event_id", pl.col("patient_id").cast(pl.String), "practice_code",
+        pl.col("event_date").cast(pl.String), "snomed_code", "value", "unit")
+
+
+def record_caused_uptake(zones: Zones, outcomes_path: Path, month: str, seed: int = 0) -> int:
+    """Add the uptake the contacts caused to the GP events extract of `month` before it is
+    ingested (the practices' systems recorded it; the extract is cut on `month`). Returns
+    the number of events added. Refuses once that extract is in the raw zone."""
+    from dagster_project.linkage.pipeline import PSEUDO_KEYS
+    from dagster_project.sources import raw_zone
+    from dagster_project.sources.registry import load_registry
+
+    if month in raw_zone.published_dates(zones.raw, load_registry()["gp__events"]):
+        raise RuntimeError(f"gp events of {month} already ingested: the effect of outreach can only be "
+                           "recorded in an extract not yet delivered")
+    path = zones.landing / "gp" / month / "events.csv"
+    events = pl.read_csv(path, infer_schema_length=0)
+    outcomes = pl.read_csv(outcomes_path, infer_schema_length=0)
+    records = pl.read_parquet(zones.identity / PSEUDO_KEYS).filter(
+        (pl.col("source") == "gp") & (pl.col("table") == "patients")
+    ).select("pseudo_id", "practice_code", pl.col("record_id").cast(pl.String))
+    table = codelists()
+    codes = uptake_codes(table)
+    # people who did it anyway after their first contact (the world without the effect):
+    # any code of the project's cluster
+    first = (outcomes.with_columns(pl.col("contact_date").cast(pl.String).str.to_date())
+             .group_by("project", "pseudo_id").agg(pl.col("contact_date").min()))
+    clusters = pl.DataFrame({"cluster_id": [c for c, *_ in UPTAKE_CODES.values()], "project": list(UPTAKE_CODES)})
+    coded = table.join(clusters, on="cluster_id").select("project", pl.col("code").alias("snomed_code")).unique()
+    already = (events.join(coded, on="snomed_code")
+               .join(records, left_on=["practice_code", "patient_id"], right_on=["practice_code", "record_id"])
+               .join(first, on=["project", "pseudo_id"])
+               .filter(pl.col("event_date").str.to_date() >= pl.col("contact_date"))
+               .select("project", "pseudo_id").unique())
+    caused = caused_events(outcomes, records, already, dt.date.fromisoformat(month), seed)
+    ids = events["event_id"].cast(pl.Int64, strict=False)
+    added = as_gp_events(caused, codes, int(ids.max() or 0) + 1, seed)
+    tmp = path.with_suffix(".csv.tmp")
+    pl.concat([events, added.cast(pl.String)]).select(EVENT_COLUMNS).write_csv(tmp)
+    tmp.replace(path)
+    return caused.height
 
 
 def outcome_probabilities(imd_quintile: np.ndarray) -> np.ndarray:

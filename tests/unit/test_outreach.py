@@ -302,3 +302,35 @@ def test_team_capacity_is_per_head_of_the_reference_population():
     small = config.capacity_for(20_000)
     assert small["phone"] == 3 and small["sms"] == 19 and small["letter"] == 6
     assert config.capacity_for(100)["phone"] == 1
+
+
+def test_contact_causes_uptake_at_the_literature_effect_size():
+    """The synthetic world responds to outreach: among contacted people who had not done it,
+    a call / letter / text adds the Cochrane CD003941.pub3 absolute effect; nobody after a
+    refusal or a wrong number, nobody who did it anyway, nothing dated after the extract."""
+    from dagster_project.synthetic import outreach as S
+
+    n = 6000
+    channel = (["phone", "letter", "sms"] * n)[:n]
+    outcome = ["booked"] * (n - 400) + ["declined"] * 200 + ["wrong_number"] * 200
+    outcomes = pl.DataFrame({"project": "flu_vaccination", "pseudo_id": [f"p{i}" for i in range(n)],
+                             "practice_code": "A1", "contact_date": "2026-10-05", "channel": channel,
+                             "outcome": outcome})
+    records = pl.DataFrame({"pseudo_id": [f"p{i}" for i in range(n)], "practice_code": "A1",
+                            "record_id": [str(i) for i in range(n)]})
+    already = pl.DataFrame({"project": ["flu_vaccination"], "pseudo_id": ["p0"]})
+    caused = S.caused_events(outcomes, records, already, dt.date(2026, 11, 1), seed=3)
+    ids = set(caused["pseudo_id"])
+    assert "p0" not in ids and not ids & {f"p{i}" for i in range(n - 400, n)}
+    assert caused["event_date"].min() > dt.date(2026, 10, 5) and caused["event_date"].max() < dt.date(2026, 11, 1)
+    by = caused.join(outcomes.select("pseudo_id", "channel"), on="pseudo_id").group_by("channel").len()
+    rate = {c: k / (channel[: n - 400].count(c)) for c, k in by.iter_rows()}
+    assert abs(rate["phone"] - (0.287 - 0.164) / (1 - 0.164)) < 0.025
+    assert abs(rate["letter"] - (0.412 - 0.320) / (1 - 0.320)) < 0.025
+    assert abs(rate["sms"] - (0.208 - 0.161) / (1 - 0.161)) < 0.02
+    # written as gp.events rows with real codes of the project's cluster
+    table = S.codelists()
+    events = S.as_gp_events(caused, S.uptake_codes(table), first_id=100, seed=3)
+    flu = set(table.filter(pl.col("cluster_id") == "FLUVAX_COD")["code"])
+    assert set(events["snomed_code"]) <= flu and events["event_id"].min() == 100
+    assert events.columns == S.EVENT_COLUMNS
