@@ -334,3 +334,29 @@ def test_contact_causes_uptake_at_the_literature_effect_size():
     flu = set(table.filter(pl.col("cluster_id") == "FLUVAX_COD")["code"])
     assert set(events["snomed_code"]) <= flu and events["event_id"].min() == 100
     assert events.columns == S.EVENT_COLUMNS
+
+
+def test_the_newest_month_waits_for_last_months_outreach(tmp_path):
+    """make run holds every extract of the newest month M back while the outcomes loop is
+    due (M not ingested, no outcomes delivered for the day before M), so that the synthetic
+    practices can record what the contacts caused in M's GP extract."""
+    from dagster_project.lib.zones import Zones
+    from dagster_project.outreach import loop
+    from dagster_project.sources import raw_zone
+    from dagster_project.sources.registry import load_registry
+
+    zones = Zones.at(tmp_path)
+    assert loop.held_back(zones) is None and loop.loop_dates(zones) is None  # nothing landed
+    (zones.landing / "gp" / "2026-10-01").mkdir(parents=True)
+    assert loop.held_back(zones) is None  # one month: no previous release to follow up
+    (zones.landing / "gp" / "2026-11-01").mkdir(parents=True)
+    assert loop.loop_dates(zones) == ("2026-10-01", "2026-10-31", "2026-11-01")
+    assert loop.held_back(zones) == "2026-11-01"
+    (zones.landing / "outreach" / "2026-10-31").mkdir(parents=True)
+    assert loop.held_back(zones) is None  # outcomes delivered: the loop has run
+    (zones.landing / "outreach" / "2026-10-31").rmdir()
+    spec = load_registry()["gp__events"]
+    done = zones.raw / spec.source / spec.table / "extract_date=2026-11-01"
+    done.mkdir(parents=True)
+    (done / raw_zone.PARTITION_FILE).write_bytes(b"")
+    assert loop.held_back(zones) is None  # M already ingested: too late to record an effect
