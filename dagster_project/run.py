@@ -164,13 +164,15 @@ def already_published(zones: Zones, source: str) -> set[str]:
 
 
 def ingest_all(defs, zones: Zones, instance: dg.DagsterInstance, console: Console,
-               only_new: bool = False, before: str | None = None) -> list[str]:
+               only_new: bool = False, before: str | None = None, since: str | None = None) -> list[str]:
     """`ingest_<source>` for every landed extract (with `only_new`, those not yet published;
-    with `before`, those dated before it), oldest first. Returns the failures."""
+    with `before` / `since`, those dated before it / on or after it), oldest first. Returns
+    the failures."""
     failures = []
     for source, dates in register_partitions(zones, instance, console).items():
         done = already_published(zones, source) if only_new else set()
-        for extract_date in [d for d in dates if d not in done and (before is None or d < before)]:
+        for extract_date in [d for d in dates if d not in done and (before is None or d < before)
+                             and (since is None or d >= since)]:
             with console.stage(f"ingest {source} {extract_date}") as stage:
                 run_job(defs, f"ingest_{source}", instance, stage, console, partition_key=extract_date)
             if not stage.ok:
@@ -331,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
             if not stage.ok:
                 failures.append("outcomes loop")
                 built = False
-            elif month:  # this month's extracts and last month's outcomes, then the build as of now
+            elif month:  # this month's extracts, then last month's outcomes (the delivery of the
+                # day before: after this month's outreach extract, whose row volume the gate
+                # compares with the month before), then the build as of now
+                failures += ingest_all(defs, zones, instance, console, only_new=True, since=month)
                 failures += ingest_all(defs, zones, instance, console, only_new=True)
                 built = not failures and refresh_warehouse(defs, zones, instance, console)
                 if not built and not failures:
