@@ -63,18 +63,22 @@ def newest_extract(data_dir: Path) -> str:
 
 def run_dbt(data_dir: Path, reference_date: str) -> dict:
     dbt = Path(sys.executable).with_name("dbt")
-    (data_dir / "warehouse").mkdir(parents=True, exist_ok=True)
-    db = data_dir / "warehouse" / "warehouse.duckdb"
+    db = data_dir / "warehouse" / reference_date / "warehouse.duckdb"  # one file per date
+    db.parent.mkdir(parents=True, exist_ok=True)
     if db.exists():
         db.unlink()
     env = {**os.environ, "PHM_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     args = [str(dbt), "build", "--profiles-dir", ".", "--vars",
-            json.dumps({"reference_date": reference_date})]
+            json.dumps({"reference_date": reference_date, "warehouse_path": str(db)})]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.run(args, cwd=ROOT / "dbt", env=env, capture_output=True, text=True)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode == 0:  # warehouse/warehouse.duckdb -> this date's file, as Dagster does
+        from dagster_project.lib.files import point_at
+
+        point_at(data_dir / "warehouse" / "warehouse.duckdb", db)
     tail = "\n".join(proc.stdout.splitlines()[-6:])
     if proc.returncode != 0:
         print(proc.stdout[-5000:], proc.stderr[-3000:], file=sys.stderr)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dagster_project.lib.files import write_parquet_atomic
+from dagster_project.lib.files import write_parquet_versioned
 from dagster_project.lib.nhs_number import valid_expr
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage.pipeline import PSEUDO_KEYS
@@ -64,7 +64,8 @@ def build_contact_details(zones: Zones) -> pl.DataFrame:
     else:
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("registered_from"))
     details = frame.with_columns(valid_expr("nhs_number").fill_null(False).alias("nhs_number_valid")).collect()
-    write_parquet_atomic(details, zones.identity / CONTACT_DETAILS)
+    # versioned: a past release is rebuilt from the contact details it re-identified with
+    write_parquet_versioned(details, zones.identity / CONTACT_DETAILS)
     return details
 
 

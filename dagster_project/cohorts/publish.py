@@ -6,7 +6,8 @@ Write-audit-publish, as the raw zone does:
    stratify and rank it within practice (registry rules), summarise it with small-number
    suppression, and write the release - cohort.parquet, evidence.parquet, summary.csv,
    report.html, release.json and, for practices that approved re-identification,
-   direct_care/<practice_code>.csv (from the identity zone) - into a staging folder
+   direct_care/<practice_code>.csv (from the identity zone), and inputs.json (every input by
+   SHA-256, so the release can be rebuilt byte for byte: cohorts/inputs.py) - into a staging folder
    `published/<project>/.staging-<run_date>-<id>/`;
 2. gate it: the Great Expectations suite (expectations/<suite>.json), an identifier scan of
    everything pseudonymised, no opted-out person, suppression applied, call lists one for
@@ -34,7 +35,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dagster_project.cohorts import contacts, disclosure, report, rules
+from dagster_project.cohorts import contacts, disclosure, inputs, report, rules
 from dagster_project.cohorts import uptake as uptake_of
 from dagster_project.cohorts.registry import Project
 from dagster_project.lib.audit_who import who_from_tags
@@ -371,6 +372,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     a gate fails (after logging the attempt)."""
     warehouse = zones.warehouse_db
     cohort, evidence, population, run_date = read_cohort(warehouse, project)
+    used = inputs.release_inputs(zones, project, run_date, warehouse)  # before anything is read
     rule_status = rules.rule_status(warehouse, project.id, project.model, project.suppress_below)
     ranked = stratify_and_rank(cohort, project)
     eligible = population.filter(pl.col("is_eligible")) if "is_eligible" in population.columns else population
@@ -384,8 +386,10 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
     staging = root / f".staging-{run_date}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
 
+    # deterministic files (a rebuild from inputs.json must match byte for byte): stable row
+    # order (the warehouse returns rows in any order), no clock time or run id in them
     ranked.select(COHORT_COLUMNS).write_parquet(staging / "cohort.parquet")
-    evidence.write_parquet(staging / "evidence.parquet")
+    evidence.sort(evidence.columns, nulls_last=True).write_parquet(staging / "evidence.parquet")
     summary.write_csv(staging / "summary.csv")
     disclosure.write_equations(staging / DISCLOSURE_FILE,  # the relations the gate attacks
                                disclosure.equations(summary, nests))
@@ -431,6 +435,7 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
         "files": {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()},
     }
     write_json_atomic(staging / "release.json", manifest)
+    inputs.write_inputs(staging, used)  # metadata beside release.json, not a published file
     base = {"when": manifest["created_at"], **_who(run_id, who), "project": project.id, "run_date": run_date}
 
     if failed:

@@ -3,7 +3,6 @@ network), built only from the suppressed summary, so it can be shared like the s
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from pathlib import Path
 
@@ -126,7 +125,8 @@ def write_report(path: Path, project: Project, run_date: str, summary: pl.DataFr
 <p>{html.escape(project.description)}</p>
 <p class="note">Release {run_date} (every rule as of this reference date). Pseudonymised and
 suppressed: counts from 1 to {project.suppress_below - 1} are shown as "{SUPPRESSED}", so this
-report may be shared outside the care team. Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</p>
+report may be shared outside the care team. When and by whom it was released: release.json
+(the report itself holds no clock time, so a rebuild of this release is byte-for-byte the same).</p>
 <div><span class="kpi">Cohort<b>{html.escape(str(size))}</b></span>
 <span class="kpi">Per 1,000 eligible<b>{html.escape(str(gap))}</b></span>
 <span class="kpi">In Core20 areas<b>{html.escape(str(core20_size))}</b></span>

@@ -56,9 +56,18 @@ class Zones:
     def reports(self) -> Path:
         return self.data_dir / "reports"
 
+    def warehouse_at(self, reference_date: str) -> Path:
+        """The warehouse built as of one reference date: each date its own file, so building
+        one month never overwrites another's (warehouse/<reference_date>/warehouse.duckdb)."""
+        return self.warehouse / str(reference_date) / "warehouse.duckdb"
+
     @property
     def warehouse_db(self) -> Path:
-        return self.warehouse / "warehouse.duckdb"
+        """The current warehouse: warehouse/warehouse.duckdb is a relative link to the last
+        built date's file (moved atomically after a successful build, as the raw zone's
+        data.parquet). The resolved file, so DuckDB keeps its WAL beside the real one."""
+        link = self.warehouse / "warehouse.duckdb"
+        return link.resolve() if link.is_symlink() else link
 
     @property
     def dbt_docs(self) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.lib.files import write_parquet_atomic
+from dagster_project.lib.files import write_parquet_atomic, write_parquet_versioned
 from dagster_project.lib.zones import Zones
 from dagster_project.linkage import evaluation, pseudonymise, records, review, scoring, stable_ids
 from dagster_project.linkage.backends import Backend
@@ -160,7 +160,8 @@ def build_person_index(
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:
     person_index = pl.read_parquet(zones.identity / PERSON_INDEX)
     keys = pseudonymise.pseudo_keys(person_index, key)
-    write_parquet_atomic(keys, zones.identity / PSEUDO_KEYS)
+    # versioned (content-addressed, link swapped): a past warehouse build re-reads its own keys
+    write_parquet_versioned(keys, zones.identity / PSEUDO_KEYS)
     return {"records": keys.height, "people": keys["pseudo_id"].n_unique()}
 
 
@@ -172,7 +173,7 @@ def apply_opt_outs(zones: Zones) -> dict:
     numbers = scan.select("nhs_number").collect() if scan is not None else pl.DataFrame({"nhs_number": []}, schema={"nhs_number": pl.Utf8})
     cleaned = pl.read_parquet(zones.identity / RECORDS, columns=[*stable_ids.KEY, "nhs_number"])
     opt_outs = pseudonymise.opted_out(cleaned, keys, numbers)
-    write_parquet_atomic(opt_outs, zones.identity / OPT_OUTS)
+    write_parquet_versioned(opt_outs, zones.identity / OPT_OUTS)
     return {"opt_out_numbers": numbers.height, "opted_out_people": opt_outs.height}
 
 

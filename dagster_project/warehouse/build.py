@@ -2,14 +2,19 @@
 
     from dagster_project.warehouse.build import materialise_warehouse, summary
     result = materialise_warehouse(zones, instance)  # the dbt assets of refresh_warehouse
+    make_current(zones, "2026-11-01")             # readers back on a date already built
     print(summary(zones))                         # segment sizes and risk calibration
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 
+from dagster_project.lib.files import point_at
 from dagster_project.lib.report_urls import base_url
 from dagster_project.lib.zones import Zones
 from dagster_project.ops.jobs import execute_job
@@ -28,6 +33,16 @@ def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstan
     config = {"reference_date": reference_date} if reference_date else {}
     return execute_job("refresh_warehouse", instance, zones=zones, asset_selection=keys,
                        run_config={"ops": {"warehouse_dbt": {"config": config}}})
+
+
+def make_current(zones: Zones, reference_date: str) -> Path:
+    """Point readers (warehouse/warehouse.duckdb) back at an already built date's warehouse,
+    e.g. the newest month after a backfill, without rebuilding it."""
+    database = zones.warehouse_at(dt.date.fromisoformat(reference_date).isoformat())
+    if not database.exists():
+        raise FileNotFoundError(f"no warehouse built as of {reference_date}: {database} (build it first)")
+    point_at(zones.warehouse / "warehouse.duckdb", database)
+    return database
 
 
 def summary(zones: Zones) -> str:

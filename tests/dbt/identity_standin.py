@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.lib.files import write_parquet_versioned
 from dagster_project.lib.zones import Zones
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
@@ -44,13 +45,18 @@ def write_standin_identity(zones: Zones) -> tuple[Path, Path]:
     keys = truth.join(ids, on="true_person_id", how="left").with_columns(
         practice_code=pl.when(pl.col("source") == "gp").then(pl.col("practice_code"))
     )
+    # only the records published in the raw zone so far, as a linkage run would key them
+    # (a relink after a new month lands adds that month's records: a new identity version)
+    published = published_records(zones)
+    keys = keys.join(published, on=["source", "table", "record_id", "practice_code"],
+                     how="semi", nulls_equal=True).sort("source", "table", "record_id", "practice_code")
     zones.identity.mkdir(parents=True, exist_ok=True)
     keys_path = zones.identity / "pseudo_keys.parquet"
     from dagster_project.linkage.pseudonymise import with_record_keys
 
     keys = with_record_keys(keys.select("source", "table", "practice_code", "record_id", "pseudo_id"),
                             STANDIN_KEY.encode())
-    keys.write_parquet(keys_path)
+    write_parquet_versioned(keys, keys_path)  # as the identity zone does
 
     registry = load_registry()
     opt = raw_zone.scan_published(zones.raw, registry["opt_out__national_data_opt_out"])
@@ -77,8 +83,27 @@ def write_standin_identity(zones: Zones) -> tuple[Path, Path]:
                            how="inner", nulls_equal=True).select("pseudo_id").unique().sort(
             "pseudo_id")
     opt_path = zones.identity / "opt_outs.parquet"
-    opt_ids.write_parquet(opt_path)
+    write_parquet_versioned(opt_ids, opt_path)
     return keys_path, opt_path
+
+
+def published_records(zones: Zones) -> pl.DataFrame:
+    """(source, table, record_id, practice_code) of every person-level record in any published
+    partition (older snapshots too: a backfill of a past month reads them)."""
+    frames = []
+    for spec in load_registry().values():
+        if not spec.person_level:
+            continue
+        rid = spec.identity["record_id"]
+        for d in raw_zone.published_dates(zones.raw, spec):
+            frames.append(pl.scan_parquet(raw_zone.partition_file(zones.raw, spec, d)).select(
+                pl.lit(spec.source).alias("source"), pl.lit(spec.table).alias("table"),
+                pl.col(rid).cast(pl.String).alias("record_id"),
+                (pl.col("practice_code") if spec.source == "gp" else pl.lit(None, pl.String))
+                .alias("practice_code"),
+            ))
+    schema = {"source": pl.String, "table": pl.String, "record_id": pl.String, "practice_code": pl.String}
+    return pl.concat(frames).unique().collect() if frames else pl.DataFrame(schema=schema)
 
 
 def ingest_everything(zones: Zones) -> None:

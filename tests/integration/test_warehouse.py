@@ -53,7 +53,7 @@ def warehouse(tmp_path_factory) -> Zones:
 
 
 def query(zones: Zones, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(zones.warehouse / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(zones.warehouse_db), read_only=True)
     try:
         return con.sql(sql).pl()
     finally:
@@ -312,14 +312,23 @@ def test_docs_are_generated(warehouse: Zones):
 
 
 @pytest.mark.slow
-def test_rebuilds_exactly_as_of_a_past_extract(warehouse: Zones, monkeypatch):
-    """A backfill of the previous month reads only what was published by then."""
-    from dagster_project.warehouse.build import materialise_warehouse
+def test_a_backfill_builds_its_own_date_and_leaves_the_newest_untouched(warehouse: Zones, monkeypatch):
+    """A backfill of the previous month reads only what was published by then, into its own
+    file, recording its inputs; the newest month's warehouse is not touched. (The byte-for-
+    byte rebuild of a past release: tests/integration/test_rebuild.py.)"""
+    import json
+
+    from dagster_project.lib.files import sha256_file
+    from dagster_project.warehouse.build import make_current, materialise_warehouse
 
     past = dt.date(2026, 10, 1)
     monkeypatch.setenv("PHM_DATA_DIR", str(warehouse.data_dir))
+    newest = warehouse.warehouse_db
+    assert newest == warehouse.warehouse_at(REFERENCE.isoformat())
+    newest_bytes = sha256_file(newest)
     now = query(warehouse, "select pseudo_id from marts.dim_person")
     assert materialise_warehouse(warehouse, reference_date=past.isoformat()).success
+    assert warehouse.warehouse_db == warehouse.warehouse_at(past.isoformat())  # readers follow the backfill
     then = query(warehouse, "select pseudo_id, reference_date from marts.dim_person")
     assert then["reference_date"].unique().to_list() == [past]
     living_then = living_truth(warehouse, past)
@@ -327,7 +336,11 @@ def test_rebuilds_exactly_as_of_a_past_extract(warehouse: Zones, monkeypatch):
     # people alive then who registered for the first time in October are not yet in
     assert 0 <= living_then - then.height <= 0.02 * living_then
     assert set(now["pseudo_id"]) != set(then["pseudo_id"])
-    assert materialise_warehouse(warehouse).success  # back to the newest, for other tests
+    assert sha256_file(newest) == newest_bytes  # the newest month's warehouse was not overwritten
+    built = json.loads(warehouse.warehouse_at(past.isoformat()).with_name("build.json").read_text())
+    assert built["raw"] and max(r["extract_date"] for r in built["raw"]) <= past.isoformat()
+    assert built["dbt_vars"]["reference_date"] == past.isoformat() and built["code"]["libraries"]["duckdb"]
+    make_current(warehouse, REFERENCE.isoformat())  # back to the newest, no rebuild needed
     assert query(warehouse, "select count(*) as n from marts.dim_person")["n"][0] == now.height
 
 

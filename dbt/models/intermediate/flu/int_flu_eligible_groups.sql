@@ -114,7 +114,7 @@ bmi as (
 
 any_code_groups as (
     select events.pseudo_id, groups.risk_group as group_id, max(events.event_date) as evidence_date,
-           string_agg(distinct events.cluster_id, ',') as evidence_value
+           string_agg(distinct events.cluster_id, ',' order by events.cluster_id) as evidence_value
     from events
     inner join {{ ref('flu_risk_groups') }} as groups
         on groups.cluster_id = events.cluster_id and groups.rule = 'any_code'
@@ -171,7 +171,7 @@ special_groups as (
 
 clinical_risk_groups as (
     select groups.pseudo_id, groups.group_id, max(groups.evidence_date) as evidence_date,
-           string_agg(distinct groups.evidence_value, ',') as evidence_value
+           string_agg(distinct groups.evidence_value, ',' order by groups.evidence_value) as evidence_value
     from (select * from any_code_groups union all select * from special_groups) as groups
     inner join ages on ages.pseudo_id = groups.pseudo_id
     where ages.age_months >= {{ project_param('flu_vaccination', 'risk_min_age_months', 'integer') }}

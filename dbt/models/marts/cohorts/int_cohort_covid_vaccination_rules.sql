@@ -85,7 +85,7 @@ rule_immunosuppressed as (
         'inclusion' as rule_kind,
         'Immunosuppressed, aged 6 months or over (diagnosis, or treatment in the last 6 months)' as rule_description,
         max(immunosuppression.event_date) as evidence_date,
-        string_agg(distinct immunosuppression.cluster_id, ',') as evidence_value
+        string_agg(distinct immunosuppression.cluster_id, ',' order by immunosuppression.cluster_id) as evidence_value
     from population
     inner join immunosuppression on immunosuppression.pseudo_id = population.pseudo_id
     where population.age_months >= {{ project_param('covid_vaccination', 'immunosuppressed_min_age_months', 'integer') }}

@@ -1,0 +1,224 @@
+"""Rebuild a past release from what it recorded, and compare it file by file with the original.
+
+    python -m dagster_project.cohorts.rebuild --run-date 2026-10-01 [--project flu_vaccination ...] \
+        [--data-dir data] [--scratch /tmp/rebuild]
+
+From the release's inputs.json (cohorts/inputs.py) and its warehouse's build.json
+(warehouse/manifest.py), into a scratch data directory (never the live one):
+
+1. raw: each partition the build could select, linked to the exact version file it read;
+2. identity: pseudo_keys, opt_outs and contact_details linked to the versions recorded;
+3. dbt: the project's files as they were (seeds, models, macros) from the object store;
+4. earlier releases of the project: the files the release read (summaries, previous cohort);
+
+every input checked against its recorded SHA-256 (a changed or missing one is reported and
+the rebuild stops: it could not be exact). Then `dbt build` of models and seeds with the
+recorded vars into scratch/warehouse/<reference_date>/, the release published into
+scratch/published/ by the same publish code, and every published file's SHA-256 compared with
+the original's (release.json's `files`, re-hashed on disk). release.json and inputs.json are
+metadata (clock time, run id, who) and are not compared. Exit status 0 only when every file
+is identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster_project.cohorts import inputs as release_inputs
+from dagster_project.cohorts import publish
+from dagster_project.cohorts.registry import load_projects
+from dagster_project.lib.files import point_at, sha256_file
+from dagster_project.lib.zones import Zones
+from dagster_project.sources import raw_zone
+from dagster_project.sources.registry import load_registry
+from dagster_project.warehouse import manifest
+from dagster_project.warehouse.project import dbt_executable
+
+METADATA = {"release.json", release_inputs.INPUTS_FILE}
+
+
+class InputsChanged(RuntimeError):
+    """A recorded input is missing or no longer has its recorded bytes."""
+
+
+@dataclass
+class Rebuilt:
+    project: str
+    run_date: str
+    original: Path
+    rebuilt: Path
+    identical: list[str] = field(default_factory=list)
+    different: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)   # in the original, not rebuilt
+    extra: list[str] = field(default_factory=list)     # rebuilt, not in the original
+    code_changed: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.identical) and not (self.different or self.missing or self.extra)
+
+    def report(self) -> str:
+        lines = [f"rebuild of {self.project} {self.run_date}: {self.original} vs {self.rebuilt}"]
+        lines += [f"  identical  {name}" for name in self.identical]
+        lines += [f"  DIFFERENT  {name}" for name in self.different]
+        lines += [f"  MISSING    {name} (not produced by the rebuild)" for name in self.missing]
+        lines += [f"  EXTRA      {name} (not in the original)" for name in self.extra]
+        if self.code_changed:
+            lines.append("  note: the Python code differs from the recorded version (git describe); "
+                         "the dbt project was restored as recorded")
+        verdict = "byte-for-byte identical" if self.exact else "NOT identical"
+        lines.append(f"  {len(self.identical)} of {len(self.identical) + len(self.different) + len(self.missing)}"
+                     f" published files identical: {verdict}")
+        return "\n".join(lines)
+
+
+def published_files(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every published file of a release folder (not its metadata)."""
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and str(p.relative_to(folder)) not in METADATA}
+
+
+def _checked(path: Path, digest: str | None, what: str) -> Path:
+    if not path.is_file():
+        raise InputsChanged(f"{what}: {path} is missing")
+    if digest is not None and sha256_file(path) != digest:
+        raise InputsChanged(f"{what}: {path} no longer has the recorded SHA-256 {digest[:12]}...")
+    return path
+
+
+def _link(target: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, link)
+
+
+def restore(zones: Zones, used: dict, scratch: Zones, verify: bool = True) -> Path:
+    """Lay out one release's recorded inputs under the scratch data directory (raw, identity
+    and dbt project once per scratch; the project's earlier releases); the dbt project."""
+    build = used["warehouse_build"]
+    if build is None:
+        raise InputsChanged("the release's warehouse recorded no build.json (built before manifests)")
+    project_dir = scratch.data_dir.parent / "dbt"
+    if not project_dir.exists():
+        registry = load_registry()
+        for entry in build["raw"]:
+            version = _checked(zones.raw / entry["path"], entry["sha256"] if verify else None,
+                               f"raw {entry['table']} {entry['extract_date']}")
+            _link(version, raw_zone.partition_file(scratch.raw, registry[entry["table"]], entry["extract_date"]))
+        identity = {**build["identity"], **used["identity"]}  # the release's own reads win
+        for name, entry in sorted(identity.items()):
+            _link(_checked(zones.identity / entry["path"], entry["sha256"] if verify else None,
+                           f"identity {name}"), scratch.identity / name)
+        for relative, digest in build["dbt_project"].items():
+            source = _checked(manifest.object_path(zones, digest), digest, f"dbt project file {relative}")
+            target = project_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    for run_date, files in used["earlier_releases"].items():
+        for name, digest in files.items():
+            source = _checked(zones.published / used["project"] / run_date / name, digest,
+                              f"earlier release {run_date}")
+            target = scratch.published / used["project"] / run_date / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    return project_dir
+
+
+def build_warehouse(scratch: Zones, project_dir: Path, build: dict) -> Path:
+    """`dbt build` of seeds and models (tests do not change a table) with the recorded vars."""
+    reference_date = build["reference_date"]
+    database = scratch.warehouse_at(reference_date)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    variables = {**build["dbt_vars"], "data_dir": str(scratch.data_dir), "warehouse_path": str(database)}
+    command = [dbt_executable(), "build", "--quiet", "--project-dir", str(project_dir),
+               "--profiles-dir", str(project_dir), "--target-path", str(project_dir / "target"),
+               "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+               "--vars", json.dumps(variables)]
+    done = subprocess.run(command, cwd=project_dir, capture_output=True, text=True,
+                          env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt build of the rebuild failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+    point_at(scratch.warehouse / "warehouse.duckdb", database)
+    return database
+
+
+def compare(project_id: str, run_date: str, original: Path, rebuilt: Path, code_changed: bool) -> Rebuilt:
+    before, after = published_files(original), published_files(rebuilt)
+    result = Rebuilt(project_id, run_date, original, rebuilt, code_changed=code_changed)
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            result.missing.append(name)
+        elif name not in before:
+            result.extra.append(name)
+        elif before[name] == after[name]:
+            result.identical.append(name)
+        else:
+            result.different.append(name)
+    return result
+
+
+def rebuild_releases(zones: Zones, run_date: str, project_ids: list[str] | None, scratch_dir: Path,
+                     verify: bool = True) -> list[Rebuilt]:
+    """Rebuild releases of one run date (default: every project with one) from their recorded
+    inputs under `scratch_dir`, and compare each with its original. Releases that recorded the
+    same warehouse build and identity versions share one scratch warehouse (one dbt build)."""
+    projects = load_projects()
+    wanted = project_ids or [p for p in projects if (zones.published / p / run_date).is_dir()]
+    if not wanted:
+        raise InputsChanged(f"no release of {run_date} under {zones.published}")
+    scratch_dir = Path(scratch_dir)
+    if scratch_dir.exists() and any(scratch_dir.iterdir()):
+        raise FileExistsError(f"scratch folder {scratch_dir} is not empty")
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    for project_id in wanted:
+        recorded = zones.published / project_id / run_date / release_inputs.INPUTS_FILE
+        if not recorded.exists():
+            raise InputsChanged(f"{recorded} does not exist: published before inputs were recorded")
+        used = json.loads(recorded.read_text())
+        key = json.dumps([used["warehouse_build"], used["identity"]], sort_keys=True)
+        groups.setdefault(key, []).append((project_id, used))
+    now = manifest.code_version().get("describe")
+    results = []
+    for n, members in enumerate(groups.values(), start=1):
+        scratch = Zones.at(scratch_dir / f"build-{n}" / "data")
+        for _, used in members:
+            project_dir = restore(zones, used, scratch, verify)
+        build_warehouse(scratch, project_dir, members[0][1]["warehouse_build"])
+        for project_id, used in members:
+            release = publish.publish_project(scratch, projects[project_id], run_id="rebuild",
+                                              who={"user": "rebuild", "trigger": "rebuild"})
+            results.append(compare(project_id, run_date, zones.published / project_id / run_date,
+                                   release.path, used["code"].get("describe") != now))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-date", required=True, help="the releases' run date (their reference date)")
+    parser.add_argument("--project", action="append", help="project id (projects.yaml); repeatable; "
+                        "default: every project released on that date")
+    parser.add_argument("--data-dir", default=os.environ.get("PHM_DATA_DIR", "data"))
+    parser.add_argument("--scratch", help="empty folder for the rebuild (default: <data-dir>/../rebuild-<date>)")
+    args = parser.parse_args(argv)
+    zones = Zones.at(args.data_dir, os.environ.get("PHM_LANDING_DIR"))
+    scratch = Path(args.scratch) if args.scratch else zones.data_dir.parent / f"rebuild-{args.run_date}"
+    try:
+        results = rebuild_releases(zones, args.run_date, args.project, scratch)
+    except InputsChanged as changed:
+        print(f"cannot rebuild exactly: {changed}", file=sys.stderr)
+        return 2
+    print("\n".join(r.report() for r in results))
+    exact = all(r.exact for r in results)
+    print(f"{sum(r.exact for r in results)} of {len(results)} release(s) rebuilt byte for byte"
+          + ("" if exact else ": see DIFFERENT/MISSING/EXTRA above"))
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The build manifest and the rebuild's restore step, without dbt (fast).
+
+The end-to-end byte-for-byte rebuild (dbt build, publish, compare) is
+tests/integration/test_rebuild.py."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from dagster_project.cohorts import rebuild
+from dagster_project.lib.files import write_parquet_versioned
+from dagster_project.lib.zones import Zones
+from dagster_project.sources.ingest import ingest_partition
+from dagster_project.sources.registry import load_registry
+from dagster_project.warehouse import manifest
+from tests.conftest import patients_frame, write_landing
+
+
+def built(zones: Zones) -> dict:
+    for d, n in (("2026-10-01", 40), ("2026-11-01", 50)):
+        write_landing(zones, "gp", "patients", d, patients_frame(n))
+        assert ingest_partition(zones, load_registry()["gp__patients"], d).published
+    write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b"]}), zones.identity / "pseudo_keys.parquet")
+    pl.DataFrame({"pseudo_id": ["b"]}).write_parquet(zones.identity / "opt_outs.parquet")  # unversioned writer
+    inputs = manifest.collect_inputs(zones, "2026-10-01")
+    zones.warehouse_at("2026-10-01").parent.mkdir(parents=True)
+    return manifest.record_build(zones, "2026-10-01", {"reference_date": "2026-10-01",
+                                                       "data_dir": str(zones.data_dir)}, inputs)
+
+
+def test_a_build_records_its_inputs_by_content(zones: Zones):
+    recorded = built(zones)
+    on_disk = json.loads(zones.warehouse_at("2026-10-01").with_name("build.json").read_text())
+    assert on_disk == recorded and recorded["inputs_stable"]
+    assert [(r["table"], r["extract_date"]) for r in recorded["raw"]] == [("gp__patients", "2026-10-01")]
+    assert recorded["raw"][0]["path"].endswith("versions/0001/data.parquet")
+    assert set(recorded["identity"]) == {"pseudo_keys.parquet", "opt_outs.parquet"}  # plain file adopted
+    assert (zones.identity / "opt_outs.parquet").is_symlink()
+    assert recorded["dbt_vars"] == {"reference_date": "2026-10-01"} and "data_dir" in recorded["locations"]
+    seeds = [name for name in recorded["dbt_project"] if name.startswith("seeds/")]
+    assert "seeds/parameters/risk_coefficients.csv" in seeds and "dbt_project.yml" in recorded["dbt_project"]
+    assert all(manifest.object_path(zones, d).exists() for d in recorded["dbt_project"].values())
+    assert recorded["code"]["libraries"]["duckdb"]
+
+
+def test_restore_lays_out_exactly_the_recorded_versions_and_refuses_a_changed_one(zones: Zones, tmp_path):
+    recorded = built(zones)
+    keys_then = (zones.identity / "pseudo_keys.parquet").resolve()
+    write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b", "c"]}), zones.identity / "pseudo_keys.parquet")
+    used = {"project": "flu_vaccination", "warehouse_build": recorded, "identity": {}, "earlier_releases": {}}
+    scratch = Zones.at(tmp_path / "scratch" / "data")
+    project_dir = rebuild.restore(zones, used, scratch)
+    assert (scratch.identity / "pseudo_keys.parquet").resolve() == keys_then  # not the relinked one
+    assert pl.read_parquet(scratch.identity / "pseudo_keys.parquet").height == 2
+    raw = sorted(p.relative_to(scratch.raw).as_posix() for p in scratch.raw.rglob("data.parquet"))
+    assert raw == ["gp/patients/extract_date=2026-10-01/data.parquet"]  # nothing after the date
+    assert (project_dir / "dbt_project.yml").exists() and (project_dir / "seeds/parameters/risk_coefficients.csv").exists()
+
+    keys_then.chmod(0o644)
+    keys_then.write_bytes(keys_then.read_bytes() + b"x")
+    with pytest.raises(rebuild.InputsChanged, match="pseudo_keys"):
+        rebuild.restore(zones, used, Zones.at(tmp_path / "scratch-2" / "data"))

@@ -1,0 +1,56 @@
+"""Versioned outputs (lib/files.py write_versioned) and the per-date warehouse path (Zones)."""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+
+from dagster_project.lib.files import (
+    adopt_version,
+    point_at,
+    sha256_file,
+    version_store,
+    write_parquet_versioned,
+)
+from dagster_project.lib.zones import Zones
+
+
+def test_each_write_is_a_new_immutable_version_and_the_link_moves(tmp_path):
+    path = tmp_path / "identity" / "pseudo_keys.parquet"
+    first = write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b"]}), path)
+    assert path.is_symlink() and path.resolve() == first
+    assert first.parent == version_store(path) and first.name == f"{sha256_file(first)}.parquet"
+    assert not os.readlink(path).startswith("/")  # relative: the zone can be moved whole
+    second = write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b", "c"]}), path)
+    assert second != first and path.resolve() == second
+    assert pl.read_parquet(first)["pseudo_id"].to_list() == ["a", "b"]  # the old one still reads
+    assert pl.read_parquet(path).height == 3
+    again = write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b"]}), path)
+    assert again == first and len(list(version_store(path).iterdir())) == 2  # same bytes, same version
+    assert not os.stat(first).st_mode & 0o222  # read-only (a rebuild re-hashes it regardless)
+
+
+def test_a_plain_file_is_adopted_as_a_version_not_overwritten(tmp_path):
+    path = tmp_path / "opt_outs.parquet"
+    pl.DataFrame({"pseudo_id": ["old"]}).write_parquet(path)
+    digest = sha256_file(path)
+    adopted = adopt_version(path)
+    assert adopted.name == f"{digest}.parquet" and path.is_symlink()
+    newer = write_parquet_versioned(pl.DataFrame({"pseudo_id": ["new"]}), path)
+    assert pl.read_parquet(adopted)["pseudo_id"].to_list() == ["old"] and path.resolve() == newer
+    assert adopt_version(tmp_path / "absent.parquet") is None
+
+
+def test_each_reference_date_has_its_own_warehouse_and_the_link_names_the_current(tmp_path):
+    zones = Zones.at(tmp_path / "data")
+    october, november = zones.warehouse_at("2026-10-01"), zones.warehouse_at("2026-11-01")
+    assert october != november and october.parent.name == "2026-10-01"
+    assert zones.warehouse_db == zones.warehouse / "warehouse.duckdb"  # nothing built yet
+    for db in (october, november):
+        db.parent.mkdir(parents=True)
+        db.write_text(db.parent.name)
+    point_at(zones.warehouse / "warehouse.duckdb", november)
+    assert zones.warehouse_db == november
+    point_at(zones.warehouse / "warehouse.duckdb", october)  # a backfill moves readers to its date
+    assert zones.warehouse_db == october and november.read_text() == "2026-11-01"
