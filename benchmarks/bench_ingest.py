@@ -180,7 +180,8 @@ def main() -> int:
               "date": dt.date.today().isoformat(), "machine": machine()}
     lines = [f"# Ingest benchmark: {args.persons:,} people, {result['date']}", "",
              f"Landing: {size / 1e6:,.0f} MB of CSV, {summary[modes[0]]['rows']:,} rows; median of "
-             f"{args.repeats} interleaved runs (gx: {min(args.gx_repeats, args.repeats)}), each in a "
+             f"{args.repeats} interleaved runs"
+             + (f" (gx: {min(args.gx_repeats, args.repeats)})" if "gx" in modes else "") + ", each in a "
              "fresh process. CPU s (user + system, all threads) is the steadier figure on a "
              "shared machine.", "",
              f"Machine: {result['machine']}", "",
