@@ -117,7 +117,7 @@ class IndexResult:
 
 
 def build_person_index(
-    zones: Zones, threshold: float = scoring.MATCH_THRESHOLD, backend: Backend | None = None
+    zones: Zones, threshold: float | None = None, backend: Backend | None = None
 ) -> IndexResult:
     """Score and cluster the profiles, give every record a stable person id, log changes."""
     path = model_path(zones, backend)

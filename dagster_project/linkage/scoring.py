@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,23 @@ MATCH_THRESHOLD = 0.97  # cluster edges: the pair is the same person with >= 97%
 SCORE_FLOOR = 0.5  # pairs scored below this are not kept
 
 
+def match_threshold() -> float:
+    """The cluster threshold for this deployment: `PHM_MATCH_THRESHOLD` if set, else
+    MATCH_THRESHOLD. Configuration, not code: on the synthetic ICS 0.95 suits messiness 1
+    and 0.99 messiness 2 (README, linkage benchmarks); a deployment measures its own."""
+    raw = os.environ.get("PHM_MATCH_THRESHOLD")
+    if raw is None or raw.strip() == "":
+        return MATCH_THRESHOLD
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("PHM_MATCH_THRESHOLD must be a number between 0.5 and 1 (exclusive of 1)") from None
+    if not SCORE_FLOOR <= value < 1:
+        raise ValueError(f"PHM_MATCH_THRESHOLD must satisfy {SCORE_FLOOR} <= threshold < 1 (pairs below "
+                         f"{SCORE_FLOOR} are not kept; 1 would link nothing)")
+    return value
+
+
 @dataclass
 class LinkageOutput:
     pairs: pl.DataFrame  # unique_id_l, unique_id_r, match_probability, match_weight
@@ -35,7 +53,7 @@ class LinkageOutput:
 def score_and_cluster(
     profile_table: pl.DataFrame,
     model: TrainedModel,
-    threshold: float = MATCH_THRESHOLD,
+    threshold: float | None = None,
     charts_dir: Path | None = None,
     backend: Backend | None = None,
     decisions: pl.DataFrame | None = None,
@@ -43,6 +61,7 @@ def score_and_cluster(
 ) -> LinkageOutput:
     """Pairwise predictions over the blocking rules, then connected components at threshold."""
     backend = backend or Backend()
+    threshold = match_threshold() if threshold is None else threshold
     if profile_table.height < 2:  # nothing to compare: every profile is its own person
         return LinkageOutput(
             pairs=pl.DataFrame(schema={"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8,
@@ -56,7 +75,7 @@ def score_and_cluster(
     linker = linker_for(profile_table, scoring_settings, backend)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
-    queue = review.build_queue(_evidence(profile_table, pairs, scoring_settings, zone, backend),
+    queue = review.build_queue(_evidence(profile_table, pairs, scoring_settings, zone, backend, threshold),
                                profile_table, model.settings, zone)
     if decisions.height == 0:
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
@@ -77,7 +96,7 @@ def score_and_cluster(
 
 
 def _evidence(profile_table: pl.DataFrame, pairs: pl.DataFrame, scoring_settings: dict, zone: ReviewZone,
-              backend: Backend) -> pl.DataFrame:
+              backend: Backend, threshold: float = MATCH_THRESHOLD) -> pl.DataFrame:
     """Per-comparison match weights of the grey-zone pairs, re-scored on just their
     profiles (keeping Splink's intermediate columns for every pair of a full run costs a
     third more time; the grey zone is a small fraction of it). Same settings and prior, so
@@ -85,7 +104,7 @@ def _evidence(profile_table: pl.DataFrame, pairs: pl.DataFrame, scoring_settings
     grey = pairs.filter((pl.col("match_probability") >= zone.low) & (pl.col("match_probability") < zone.high))
     # the queue is for people to read: the pairs nearest the threshold first, at most zone.max_pairs
     # (re-scoring a million grey pairs at 1.1M people would also cost minutes)
-    grey = grey.sort((pl.col("match_probability") - MATCH_THRESHOLD).abs(), "unique_id_l", "unique_id_r").head(zone.max_pairs)
+    grey = grey.sort((pl.col("match_probability") - threshold).abs(), "unique_id_l", "unique_id_r").head(zone.max_pairs)
     if grey.height == 0:
         return grey
     ids = pl.concat([grey["unique_id_l"], grey["unique_id_r"]]).unique()

@@ -189,3 +189,31 @@ def test_optional_identity_fields_are_compared_only_when_the_data_carries_them()
     assert bare_truth.group_by("true").agg(pl.col("cluster_id").n_unique()).filter(pl.col("cluster_id") > 1).height > split
     # a model with the comparisons scores data without the fields (they are missing, weight 0)
     assert score_and_cluster(bare, model).clusters.height == bare.height
+
+
+def test_match_threshold_is_configuration_per_deployment(monkeypatch):
+    import pytest
+
+    from dagster_project.linkage.scoring import MATCH_THRESHOLD, match_threshold
+
+    monkeypatch.delenv("PHM_MATCH_THRESHOLD", raising=False)
+    assert match_threshold() == MATCH_THRESHOLD
+    monkeypatch.setenv("PHM_MATCH_THRESHOLD", "0.99")
+    assert match_threshold() == 0.99
+    for bad in ("1", "0.2", "high"):
+        monkeypatch.setenv("PHM_MATCH_THRESHOLD", bad)
+        with pytest.raises(ValueError, match="PHM_MATCH_THRESHOLD"):
+            match_threshold()
+    # a deployment's threshold reaches clustering: two profiles that agree on date of
+    # birth, postcode and sex but nothing else link at a low threshold and not at a high one
+    model = TrainedModel.load(MODEL_DIR / model_file())
+    nameless = pl.concat([_records(record_id="P1"), _records(record_id="P2", date_of_birth=dt.date(1950, 3, 14))]).with_columns(
+        pl.lit(None, pl.Utf8).alias("given_name"), pl.lit(None, pl.Utf8).alias("family_name"),
+        pl.lit(None, pl.Utf8).alias("nhs_number"))
+    two = profiles(clean(nameless))[0]
+    probability = score_and_cluster(two, model, threshold=0.5).pairs["match_probability"].max()
+    assert probability < 1
+    monkeypatch.setenv("PHM_MATCH_THRESHOLD", repr(probability + (1 - probability) / 2))
+    assert score_and_cluster(two, model).clusters["cluster_id"].n_unique() == 2
+    monkeypatch.setenv("PHM_MATCH_THRESHOLD", str(max(0.5, probability - 0.01)))
+    assert score_and_cluster(two, model).clusters["cluster_id"].n_unique() == 1
