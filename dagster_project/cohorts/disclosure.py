@@ -135,32 +135,55 @@ def attack(values: dict[Cell, int | None], equations: list[Equation], passes: in
     return {c: int(lo[c]) for c, v in values.items() if v is None and lo[c] == hi[c]}
 
 
+def _nonzero_shown(cells, values: dict[Cell, int], hidden: set[Cell]) -> list[tuple[int, Cell]]:
+    return sorted((values[c], c) for c in cells if c not in hidden and (values.get(c) or 0) > 0)
+
+
+def _complement_singletons(values: dict[Cell, int], hidden: set[Cell], eqs: list[Equation]) -> None:
+    """Where an equation holds exactly one hidden cell, hide its smallest other shown non-zero
+    part (the total only when no part is left): the classic complement, to a fixed point."""
+    changed = True
+    while changed:
+        changed = False
+        for eq in eqs:
+            if sum(c in hidden for c in eq.cells()) != 1:
+                continue
+            pick = _nonzero_shown(eq.parts, values, hidden) or _nonzero_shown([eq.total], values, hidden)
+            if pick:
+                hidden.add(pick[0][1])
+                changed = True
+
+
+def _complement_for(recovered: dict[Cell, int], values: dict[Cell, int], hidden: set[Cell],
+                    eqs: list[Equation]) -> Cell | None:
+    """One more cell to hide against an interval attack: in the equations of a recovered cell,
+    fewest shown cells first (the one pinning it), its smallest shown non-zero part, else total;
+    failing that, the smallest shown non-zero cell anywhere (always progress: every step hides
+    one more cell, and with every non-zero cell hidden nothing can be pinned)."""
+    for target in sorted(recovered):
+        holding = [eq for eq in eqs if target in eq.cells()]
+        holding.sort(key=lambda eq: len(_nonzero_shown(eq.cells(), values, hidden)))
+        for eq in holding:
+            pick = _nonzero_shown(eq.parts, values, hidden) or _nonzero_shown([eq.total], values, hidden)
+            if pick:
+                return pick[0][1]
+    rest = _nonzero_shown({c for eq in eqs for c in eq.cells()}, values, hidden)
+    return rest[0][1] if rest else None
+
+
 def protect(values: dict[Cell, int], threshold: int, eqs: list[Equation]) -> set[Cell]:
     """The cells to suppress: primary (1..threshold-1) plus enough secondary cells that
     `attack` recovers none."""
     hidden = {c for c, v in values.items() if is_small(v, threshold)}
-    for _ in range(10_000):
-        shown = {c: (None if c in hidden else v) for c, v in values.items()}
-        recovered = attack(shown, eqs)
+    while True:
+        _complement_singletons(values, hidden, eqs)
+        recovered = attack({c: (None if c in hidden else v) for c, v in values.items()}, eqs)
         if not recovered:
             return hidden
-        target = sorted(recovered)[0]
-        candidates = []
-        for eq in eqs:
-            if target not in eq.cells():
-                continue
-            for cell in eq.parts:
-                if cell not in hidden and (values.get(cell) or 0) > 0:
-                    candidates.append((values[cell], cell))
-            if not candidates and eq.total not in hidden and (values.get(eq.total) or 0) > 0:
-                candidates.append((values[eq.total], eq.total))
-        if not candidates:  # nothing left to hide beside it: hide every cell of its equations
-            for eq in eqs:
-                if target in eq.cells():
-                    hidden |= {c for c in eq.cells() if (values.get(c) or 0) > 0}
-            continue
-        hidden.add(min(candidates)[1])
-    raise RuntimeError("secondary suppression did not converge")
+        cell = _complement_for(recovered, values, hidden, eqs)
+        if cell is None:  # cannot happen (see _complement_for); fail loudly rather than publish
+            raise RuntimeError(f"secondary suppression could not protect {len(recovered)} cell(s)")
+        hidden.add(cell)
 
 
 def cell_values(summary: pl.DataFrame) -> dict[Cell, int | None]:
