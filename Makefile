@@ -25,7 +25,10 @@ export DAGSTER_DISABLE_TELEMETRY := true
 $(STAMP): pyproject.toml
 	@echo "installing the Python environment into $(VENV) (first time: about 2-5 minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# pip's own chatter (index warnings of this machine's pip config) goes to a log; on
+	@# failure its tail is shown, so an install error is never hidden
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' > $(VENV)/install.log 2>&1 \
+		|| { tail -n 40 $(VENV)/install.log; echo "pip install failed: full log in $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
