@@ -48,14 +48,16 @@ def _launch(home: Path, data: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, start_new_session=True)
 
 
-def _wait_for_claim(home: Path, child: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_for_claim(home: Path, child: subprocess.Popen, timeout: float = 120.0) -> bool:
+    """True once the run holds its pool slot; False if the run ended before a poll saw it
+    (a fast step on a busy machine): that trial is then an 'any moment' kill."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and child.poll() is None:
             if instance.event_log_storage.get_concurrency_info(POOL).claimed_slots:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the run never claimed its pool slot")
+                return True
+            time.sleep(0.01)
+    return False
 
 
 def test_pid_alive():
@@ -73,7 +75,7 @@ def test_runs_killed_at_random_moments_leave_no_slot_held(tmp_path):
     landing = data / "landing" / "gp" / D
     landing.mkdir(parents=True)
     rng = random.Random(7)
-    trials, held_after_kill, recovered = 6, 0, 0
+    trials, held_after_kill, recovered = 8, 0, 0
     for trial in range(trials):
         # new bytes each time, so every run really stages and publishes a version
         patients_frame(30_000 + trial).write_csv(landing / "patients.csv")
@@ -85,8 +87,8 @@ def test_runs_killed_at_random_moments_leave_no_slot_held(tmp_path):
         else:
             # inside the step: a fast machine finishes the step in ~0.4 s, so a blind sleep
             # rarely lands there; wait for the claim, then kill a random moment into it
-            _wait_for_claim(home, child)
-            time.sleep(rng.uniform(0.0, 0.1))
+            if _wait_for_claim(home, child):
+                time.sleep(rng.uniform(0.0, 0.1))
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
         with dg.DagsterInstance.from_config(str(home)) as instance:
