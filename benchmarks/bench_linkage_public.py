@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ingest import machine  # noqa: E402
+from linkage_peers import components  # noqa: E402
 
 from dagster_project.linkage import evaluation, records  # noqa: E402
 from dagster_project.linkage.model import train  # noqa: E402
@@ -146,19 +147,11 @@ def run_nhs_number_only(identity: pl.DataFrame) -> pl.DataFrame:
 
 
 def _components(ids: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components by repeated minimum-label propagation."""
-    labels = pl.DataFrame({"node": ids, "label": ids})
-    both = pl.concat([edges, edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))])
-    while True:
-        proposed = both.join(labels, left_on="b", right_on="node").group_by("a").agg(pl.col("label").min().alias("new"))
-        updated = labels.join(proposed, left_on="node", right_on="a", how="left").with_columns(
-            pl.min_horizontal("label", pl.col("new").fill_null(pl.col("label"))).alias("label2"))
-        if (updated["label2"] == updated["label"]).all():
-            break
-        labels = updated.select("node", pl.col("label2").alias("label"))
+    """Connected components (linkage_peers.components) in the evaluation's record shape."""
+    labels = components(ids, edges)
     return labels.select(pl.lit("febrl").alias("source"), pl.lit(None, pl.Utf8).alias("table"),
-                         pl.lit(None, pl.Utf8).alias("practice_code"), pl.col("node").alias("record_id"),
-                         pl.col("label").alias("person_id"))
+                         pl.lit(None, pl.Utf8).alias("practice_code"), pl.col("unique_id").alias("record_id"),
+                         pl.col("cluster_id").alias("person_id"))
 
 
 def score(assigned: pl.DataFrame, truth: pl.DataFrame) -> dict:
