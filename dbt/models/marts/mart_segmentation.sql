@@ -26,8 +26,8 @@
 -- because, while they last, the maternity pathway (or health visiting) organises the care,
 -- including that of a condition such as asthma or diabetes in pregnancy; an acute episode
 -- only defines the segment of people with no ongoing need. Windows and thresholds come
--- from seed rule_parameters. Expected shares (published PHM segmentations of English
--- ICSs): end of life ~0.5-1%, frailty and dementia ~2-4%, healthy well ~45-55%.
+-- from seed rule_parameters. Shares against published segmentations (Singapore ERHS 2016,
+-- Baix Empordà CRGs 2007), figure by figure with sources: docs/segmentation.md.
 with people as (
     select pseudo_id, age from {{ ref('dim_person') }}
 ),
