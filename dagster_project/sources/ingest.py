@@ -61,6 +61,22 @@ class IngestResult:
         return ""
 
 
+# An increment's monthly row count is a count of events: roughly Poisson around last month's.
+# Below this many standard deviations under it a month is a real collapse (about 1 in 10,000
+# by chance); a small practice's 22 admissions becoming 10 is not.
+NOISE_SD = 3.72
+
+
+def volume_block_min(baseline: int, block_below: float, kind: str) -> int:
+    """Fewest rows that still pass the volume gate. Snapshots (a whole population each month)
+    block below `block_below` x last time, whatever their size; increments block there too,
+    but never for a drop that chance alone explains at small counts (the Poisson floor)."""
+    ratio_floor = int(baseline * block_below)
+    if kind == "snapshot":
+        return ratio_floor
+    return max(0, min(ratio_floor, int(baseline - NOISE_SD * baseline ** 0.5)))
+
+
 def gate_parameters(zones: Zones, spec: TableSpec, extract_date: str) -> tuple[dict, bool]:
     """Suite parameters for this extract, and whether it is an initial (history) load."""
     earlier = [d for d in raw_zone.published_dates(zones.raw, spec) if d < extract_date]
@@ -81,7 +97,7 @@ def gate_parameters(zones: Zones, spec: TableSpec, extract_date: str) -> tuple[d
         "volume_warn_max": None,
     }
     if baseline:
-        params["volume_block_min"] = int(baseline * spec.volume.block_below)
+        params["volume_block_min"] = volume_block_min(baseline, spec.volume.block_below, spec.kind)
         params["volume_warn_min"] = int(baseline * (1 - spec.volume.warn_change))
         params["volume_warn_max"] = int(baseline * (1 + spec.volume.warn_change)) + 1
     return params, initial

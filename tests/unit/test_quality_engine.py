@@ -166,3 +166,15 @@ def test_record_key_duplicates_by_hash_then_exact_match_the_exact_check():
     assert 0 < exact.sum() < n
     assert key_duplicated(frame.head(0), ["practice", "id"]).len() == 0
     assert key_duplicated(frame.unique(maintain_order=True), ["id"]).sum() > 0
+
+
+def test_increment_volume_gate_allows_small_number_noise_but_not_a_collapse():
+    from dagster_project.sources.ingest import volume_block_min
+
+    # a small increment: 22 rows last month, 10 this month is chance (Poisson), not a collapse
+    assert volume_block_min(22, 0.5, "increment") <= 10
+    # a large increment keeps the ratio rule: half of 10,000 is still a collapse
+    assert volume_block_min(10_000, 0.5, "increment") == 5_000
+    # snapshots keep their ratio at every size (a missing practice is a broken extract)
+    assert volume_block_min(22, 0.9, "snapshot") == 19
+    assert volume_block_min(200, 0.9, "snapshot") == 180
