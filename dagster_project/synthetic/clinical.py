@@ -1,8 +1,9 @@
 """Long-term conditions, risk factors and the coded GP history (events, medications).
 
 Conditions are assigned per person with a risk that rises with age and deprivation and
-differs by sex (C.CONDITIONS), scaled so that the crude prevalence lands near the QOF
-figure. The coded journal then follows from the person: a diagnosis code (dated years
+differs by sex (C.CONDITIONS), then topped up among the living after deaths are drawn
+(calibrate_living_prevalence) so that the registers of the living at the reference date
+land on England's QOF figures (C.QOF_PREVALENCE). The coded journal then follows from the person: a diagnosis code (dated years
 back when the condition is old), resolved codes for a few, repeated observations with
 values (HbA1c, BMI, blood pressure), smoking status, frailty, care home, carers,
 pregnancy, flu and COVID vaccinations per season/campaign, cervical screening at its
@@ -65,6 +66,28 @@ def interp_knots(age: np.ndarray, knots: tuple[tuple[int, float], ...]) -> np.nd
 
 
 # --------------------------------------------------------------------------- people level
+def condition_risk(cond: C.Condition, age: np.ndarray, female: np.ndarray, q: np.ndarray,
+                   has: dict[str, np.ndarray]) -> np.ndarray:
+    """Relative risk of a condition by age, sex, deprivation and earlier conditions."""
+    rr = interp_knots(age, cond.age_knots) * np.where(female, cond.female_rr, 1.0)
+    rr = rr * dep_factor(q, cond.dep_ratio)
+    for other, mult in cond.comorbid:
+        rr = rr * np.where(has[other], mult, 1.0)
+    return rr
+
+
+def excluded(cond: C.Condition, has: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """People who cannot have the condition because they have one it excludes."""
+    out = np.zeros(n, dtype=bool)
+    for other in C.EXCLUSIVE.get(cond.name, ()):
+        out = out | has[other]
+    return out
+
+
+def count_conditions(has: dict[str, np.ndarray]) -> np.ndarray:
+    return np.sum([has[c.name] for c in C.CONDITIONS if c.name != "ndh"], axis=0)
+
+
 def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Condition flags (has_<name>), risk factors, frailty (0-3) and n_conditions."""
     n = people.height
@@ -73,21 +96,13 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
     q = people["imd_quintile"].to_numpy().astype(float)
     has: dict[str, np.ndarray] = {}
     for cond in C.CONDITIONS:
-        rr = interp_knots(age, cond.age_knots) * np.where(female, cond.female_rr, 1.0)
-        rr = rr * dep_factor(q, cond.dep_ratio)
-        for other, mult in cond.comorbid:
-            rr = rr * np.where(has[other], mult, 1.0)
-        eligible = age >= cond.min_age
-        if cond.name == "ndh":
-            for ex in C.NDH_EXCLUDES:
-                eligible &= ~has[ex]
+        rr = condition_risk(cond, age, female, q, has)
+        eligible = (age >= cond.min_age) & ~excluded(cond, has, n)
         rr = np.where(eligible, rr, 0.0)
         target = cond.prevalence * (eligible.sum() if cond.min_age else n)
         p = np.minimum(rr * target / max(rr.sum(), 1e-9), 0.95)
         has[cond.name] = rng.random(n) < p
-    # type 1 and type 2 are exclusive
-    has["diabetes_t2"] &= ~has["diabetes_t1"]
-    n_cond = np.sum([has[c.name] for c in C.CONDITIONS if c.name not in ("ndh",)], axis=0)
+    n_cond = count_conditions(has)
 
     # smoking: 0 never, 1 ex, 2 current (adults)
     adult = age >= 16
@@ -115,7 +130,7 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
     bmi = np.where(age < 16, np.clip(rng.normal(18, 2.5, n), 13, 28), bmi)
     carehome = (age >= 85) & (rng.random(n) < C.CAREHOME_85PLUS) | \
         (age >= 75) & (age < 85) & (rng.random(n) < 0.025) | \
-        has["dementia"] & (age >= 75) & (rng.random(n) < 0.25)
+        has["dementia"] & (age >= 75) & (rng.random(n) < C.CAREHOME_DEMENTIA_75PLUS)
     carer = (age >= 18) & (age <= 80) & (rng.random(n) < C.CARER_RATE)
     hysterectomy = female & (age >= 50) & (rng.random(n) < C.HYSTERECTOMY_50PLUS)
     subtotal = female & ~hysterectomy & (age >= 40) & (rng.random(n) < C.SUBTOTAL_HYSTERECTOMY_40PLUS)
@@ -135,6 +150,57 @@ def assign_conditions(people: pl.DataFrame, rng: np.random.Generator) -> pl.Data
         lletz=pl.Series(lletz),
         has_cervix=pl.Series((female & ~hysterectomy) | trans_cervix),
         type1_opt_out=pl.Series(type1_opt_out),
+    )
+
+
+def calibrate_living_prevalence(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Conditions topped up (or thinned) among the living so that, at the reference date,
+    each condition's prevalence among the living people old enough for it is
+    C.Condition.prevalence / (1 - resolved_share).
+
+    QOF prevalence is counted over the living registered list, but conditions are first
+    assigned to everyone generated, including the people who die within the history
+    (timeline.assign_deaths: the old, frail and multimorbid die most). Without this step
+    the registers of conditions of old age came out 20-40% below England's figures
+    (dementia 0.48% of the living against ~0.75%). The shortfall among the living is drawn
+    with the same risk model (age, sex, deprivation, earlier conditions), and the same
+    draw is applied to the people who died, so that a condition is no rarer among the
+    dead than among the living of the same risk (a risk model fitted on people alive two
+    years ago, some of whom have died since, must see the same association as one fitted a
+    year later). Resolved codes (resolved_share) take people off a register, so the
+    flag's target is raised by that share. people needs dod, age,
+    sex, imd_quintile, carehome and the has_<condition> flags; n_conditions is recomputed.
+    """
+    n = people.height
+    age = people["age"].to_numpy().astype(float)
+    female = people["sex"].to_numpy() == "F"
+    q = people["imd_quintile"].to_numpy().astype(float)
+    alive = people["dod"].is_null().to_numpy()
+    has = {c.name: people[f"has_{c.name}"].to_numpy().copy() for c in C.CONDITIONS}
+    for cond in C.CONDITIONS:
+        old_enough = (age >= cond.min_age) & ~excluded(cond, has, n)
+        eligible = alive & old_enough
+        holders = has[cond.name] & eligible
+        gap = cond.prevalence / (1 - cond.resolved_share) * eligible.sum() - holders.sum()
+        # the same draw for the living and the dead: conditions stay as common among people
+        # who die as before (only the living are counted, so only they set the size)
+        if gap > 0:
+            rr = np.where(old_enough & ~has[cond.name], condition_risk(cond, age, female, q, has),
+                          0.0)
+            p = np.minimum(rr * gap / max(rr[alive].sum(), 1e-9), 0.95)
+            has[cond.name] |= rng.random(n) < p
+        elif gap < 0:
+            has[cond.name] &= ~(old_enough & (rng.random(n) < -gap / holders.sum()))
+    for cond in C.CONDITIONS:  # exclusions hold after the top-up too
+        has[cond.name] &= ~excluded(cond, has, n)
+    # people with dementia live in care homes more (as in assign_conditions)
+    new_dementia = has["dementia"] & ~people["has_dementia"].to_numpy()
+    carehome = people["carehome"].to_numpy() | (new_dementia & (age >= 75)
+                                                & (rng.random(n) < C.CAREHOME_DEMENTIA_75PLUS))
+    return people.with_columns(
+        **{f"has_{k}": pl.Series(v) for k, v in has.items()},
+        n_conditions=pl.Series(count_conditions(has).astype(np.int8)),
+        carehome=pl.Series(carehome),
     )
 
 
@@ -207,6 +273,8 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
     for cond in C.CONDITIONS:
         who = np.flatnonzero(flags[cond.name])
         lo = dob[who] + int(cond.onset_min_age * YEAR)
+        if cond.onset_within_years:
+            lo = np.maximum(lo, ref[who] - int(cond.onset_within_years * YEAR))
         lo = np.minimum(lo, ref[who])
         # recent diagnoses are commoner than very old ones (incidence, survival)
         frac = rng.beta(1.6, 1.0, who.size)
@@ -216,6 +284,14 @@ def make_events(people: pl.DataFrame, codes: pl.DataFrame, end_day: int,
         diag[cond.name] = full
         cl_codes = pick_codes(codes, cond.cluster, cond.include, cond.exclude)
         ev.add(who, d, draw(cl_codes, who.size, rng))
+        if cond.recurrence_share:
+            # a later episode of a relapsing condition is coded again (QOF DEP004 counts the
+            # latest episode since 2006-04-01, so a first episode long ago alone drops out)
+            again = np.flatnonzero(rng.random(who.size) < cond.recurrence_share)
+            lo2 = np.maximum(d[again], day(C.RECURRENCE_FROM))
+            span2 = np.maximum(ref[who[again]] - lo2, 0)
+            ev.add(who[again], lo2 + (rng.random(again.size) * span2).astype(np.int64),
+                   draw(cl_codes, again.size, rng))
         if cond.resolved_cluster:
             res = who[rng.random(who.size) < cond.resolved_share]
             span = ref[res] - diag[cond.name][res]

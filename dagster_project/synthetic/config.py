@@ -3,8 +3,9 @@
 Everything a data engineer might want to tune (prevalences, activity rates, identity
 messiness) lives here in one place, as plain dataclasses and dicts, so the modules that
 use them stay free of magic numbers. Figures are rough England/Norfolk values (QOF
-2023-24 crude prevalence, HES/ECDS/SUS activity per head, NHS Digital data quality
-reports); they aim at plausibility, not at reproducing any statistic exactly.
+crude prevalence among the living at the reference date, see QOF_PREVALENCE;
+HES/ECDS/SUS activity per head, NHS Digital data quality reports); they aim at
+plausibility, not at reproducing any statistic exactly.
 """
 
 from __future__ import annotations
@@ -166,11 +167,17 @@ EMAIL_NONE = 0.45
 class Condition:
     """A long-term condition: target crude prevalence and how it varies.
 
-    prevalence: share of the eligible population (all ages unless min_age).
+    prevalence: share of the eligible LIVING population at the reference date (all ages
+      unless min_age) on the condition's QOF register (QOF_PREVALENCE); the flag is set a
+      little higher where resolved codes take people off the register
+      (clinical.calibrate_living_prevalence).
     age_knots: relative risk by age, interpolated.
     dep_ratio: relative risk in IMD quintile 1 vs 5 (geometric steps between).
     female_rr: relative risk for women vs men.
     cluster, include/exclude: which code list terms to draw diagnosis codes from.
+    onset_within_years: diagnosed within this many years of the reference date (0: any
+      time after onset_min_age).
+    recurrence_share: share with a later episode coded again, on/after RECURRENCE_FROM.
     """
 
     name: str
@@ -186,11 +193,13 @@ class Condition:
     resolved_cluster: str = ""
     resolved_share: float = 0.0
     onset_min_age: int = 0
+    onset_within_years: float = 0.0
+    recurrence_share: float = 0.0
 
 
 OLD = ((0, 0.0), (30, 0.05), (45, 0.3), (60, 1.0), (70, 2.0), (80, 3.2), (95, 3.6))
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("hypertension", 0.14, ((0, 0), (18, 0.02), (30, 0.1), (45, 0.5), (55, 1.0),
+    Condition("hypertension", 0.153, ((0, 0), (18, 0.02), (30, 0.1), (45, 0.5), (55, 1.0),
               (65, 1.8), (75, 2.6), (85, 2.9), (100, 2.8)), "HYP_COD", dep_ratio=1.25,
               include="(?i)hypertens", exclude="(?i)pregnan|ocular|pulmonary|gestation|puerp|"
               "intracranial|portal|renovascular|child", resolved_cluster="HYPRES_COD",
@@ -198,24 +207,24 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("diabetes_t1", 0.005, ((0, 0.3), (10, 1.0), (40, 1.0), (80, 0.7), (100, 0.5)),
               "DM_COD", dep_ratio=1.1, include="(?i)type 1|type I diab|insulin dependent",
               onset_min_age=2),
-    Condition("diabetes_t2", 0.07, ((0, 0), (20, 0.03), (35, 0.2), (50, 0.7), (60, 1.2),
+    Condition("diabetes_t2", 0.060, ((0, 0), (20, 0.03), (35, 0.2), (50, 0.7), (60, 1.2),
               (70, 1.9), (80, 2.0), (95, 1.6)), "DM_COD", dep_ratio=1.8, female_rr=0.75,
               include="(?i)type 2|type II diab", comorbid=(("hypertension", 1.8),),
               resolved_cluster="DMRES_COD", resolved_share=0.01, onset_min_age=25),
-    Condition("asthma", 0.065, ((0, 0.3), (5, 1.0), (15, 1.1), (50, 1.0), (80, 0.9)),
+    Condition("asthma", 0.069, ((0, 0.3), (5, 1.0), (15, 1.1), (50, 1.0), (80, 0.9)),
               "AST_COD", dep_ratio=1.2, female_rr=1.2, include="(?i)asthma",
               exclude="(?i)exacerbation|attack|emergency|status|resolved", onset_min_age=3),
-    Condition("copd", 0.02, ((0, 0), (35, 0.05), (45, 0.3), (55, 0.8), (65, 1.7), (75, 2.6),
+    Condition("copd", 0.019, ((0, 0), (35, 0.05), (45, 0.3), (55, 0.8), (65, 1.7), (75, 2.6),
               (85, 2.8), (100, 2.5)), "COPD_COD", dep_ratio=2.0,
               include="(?i)chronic obstructive|emphysema|bronchitis", onset_min_age=40),
     Condition("chd", 0.03, OLD, "QOF_CHD_COD", dep_ratio=1.5, female_rr=0.55,
               include="(?i)angina|myocardial infarction|coronary|ischaemic heart|ischemic",
               comorbid=(("diabetes_t2", 1.8), ("hypertension", 1.6)), onset_min_age=35),
-    Condition("ckd", 0.04, ((0, 0), (18, 0.01), (40, 0.1), (60, 0.8), (70, 1.8), (80, 3.5),
+    Condition("ckd", 0.043, ((0, 0), (18, 0.01), (40, 0.1), (60, 0.8), (70, 1.8), (80, 3.5),
               (95, 4.0)), "QOF_CKD_COD", dep_ratio=1.3, female_rr=1.3, min_age=18,
               include="(?i)stage 3|stage 4|stage 5",
               comorbid=(("diabetes_t2", 2.0), ("hypertension", 1.8)), onset_min_age=40),
-    Condition("heart_failure", 0.01, ((0, 0), (40, 0.05), (60, 0.6), (70, 1.6), (80, 3.5),
+    Condition("heart_failure", 0.011, ((0, 0), (40, 0.05), (60, 0.6), (70, 1.6), (80, 3.5),
               (95, 5.0)), "HF_COD", dep_ratio=1.5, female_rr=0.8, include="(?i)heart failure",
               comorbid=(("chd", 3.0), ("hypertension", 1.5)), onset_min_age=40),
     Condition("atrial_fibrillation", 0.022, ((0, 0), (40, 0.05), (60, 0.6), (70, 1.7),
@@ -224,16 +233,17 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("stroke", 0.019, OLD, "STRK_COD", dep_ratio=1.4, include="(?i)infarct|stroke|"
               "cerebrovascular accident", comorbid=(("atrial_fibrillation", 2.5),
               ("hypertension", 1.6)), onset_min_age=30),
-    Condition("cancer", 0.035, ((0, 0.02), (30, 0.1), (50, 0.6), (65, 1.5), (75, 2.4),
+    Condition("cancer", 0.036, ((0, 0.02), (30, 0.1), (50, 0.6), (65, 1.5), (75, 2.4),
               (90, 2.6)), "C19CAN_COD", dep_ratio=1.0,
-              include="(?i)malignant neoplasm|carcinoma", onset_min_age=20),
-    Condition("dementia", 0.008, ((0, 0), (55, 0.03), (65, 0.2), (75, 1.0), (80, 2.5),
+              include="(?i)malignant neoplasm|carcinoma", onset_min_age=20,
+              onset_within_years=20),  # QOF CAN001 counts first diagnoses since 2003-04-01
+    Condition("dementia", 0.0075, ((0, 0), (55, 0.03), (65, 0.2), (75, 1.0), (80, 2.5),
               (85, 5.0), (95, 9.0)), "DEM_COD", dep_ratio=1.2, female_rr=1.4,
               include="(?i)dementia|alzheimer", onset_min_age=55),
-    Condition("depression", 0.13, ((0, 0), (16, 0.6), (25, 1.0), (45, 1.15), (65, 0.9),
+    Condition("depression", 0.138, ((0, 0), (16, 0.6), (25, 1.0), (45, 1.15), (65, 0.9),
               (85, 0.8)), "DEPR_COD", dep_ratio=1.7, female_rr=1.8, min_age=16,
               include="(?i)depress", resolved_cluster="DEPRES_COD", resolved_share=0.05,
-              onset_min_age=14),
+              onset_min_age=14, recurrence_share=0.8),
     Condition("anxiety", 0.08, ((0, 0.1), (12, 0.6), (18, 1.0), (45, 1.0), (70, 0.7),
               (90, 0.6)), "ANXIETY_OS", dep_ratio=1.4, female_rr=1.7,
               include="(?i)anxiety|panic|phobi", comorbid=(("depression", 2.5),),
@@ -250,8 +260,27 @@ CONDITIONS: tuple[Condition, ...] = (
               "IMMDX_COD", dep_ratio=1.0, include="(?i)immunodeficien|transplant|HIV|"
               "asplenia|immunosuppress", onset_min_age=0),
 )
-# Mutually exclusive: a person with diabetes cannot also carry NDH.
+# Mutually exclusive: type 1 and type 2 diabetes; a person with diabetes cannot carry NDH.
 NDH_EXCLUDES = ("diabetes_t1", "diabetes_t2")
+EXCLUSIVE = {"diabetes_t2": ("diabetes_t1",), "ndh": NDH_EXCLUDES}
+# QOF DEP004 reads the latest depression episode on or after this date
+RECURRENCE_FROM = dt.date(2006, 4, 1)
+# England's QOF registers (2024/25, recorded prevalence) over the living registered list at
+# the reference date: register -> (prevalence, the denominator's minimum age). The
+# generator's Condition.prevalence values are set so that the warehouse registers
+# (int_condition_register) land on these; tests/unit/test_synthetic_prevalence.py checks it.
+# Sources: NHS England, Quality and Outcomes Framework 2024-25 (prevalence, England); the
+# figures for hypertension (15.3%), diabetes (6.5% of all ages = ~7.9% of 17+), CHD (3.0%),
+# COPD (1.9%) and dementia (4.28% of people 65+, ~0.75% of all ages) as summarised on
+# pcnd.info's England page; the others rounded from the QOF series (2023/24-2024/25),
+# not re-verified offline against the 2024/25 tables.
+QOF_PREVALENCE = {
+    "hypertension": (0.153, 0), "diabetes": (0.079, 17), "asthma": (0.065, 0),
+    "copd": (0.019, 0), "chd": (0.030, 0), "ckd": (0.043, 18), "heart_failure": (0.011, 0),
+    "atrial_fibrillation": (0.022, 0), "stroke": (0.019, 0), "cancer": (0.036, 0),
+    "dementia": (0.0075, 0), "depression": (0.135, 18), "smi": (0.010, 0),
+    "learning_disability": (0.006, 0),
+}
 
 # Risk factors (shares among eligible people)
 SMOKING = {"current": 0.13, "ex": 0.27}  # of adults; current x2 in IMD quintile 1 vs 5
@@ -260,6 +289,7 @@ OBESITY_SHARE = 0.30  # of adults with a BMI
 FRAILTY_MIN_AGE = 65
 FRAILTY_SHARES = {"mild": 0.35, "moderate": 0.15, "severe": 0.06}  # of 65+, rising with age
 CAREHOME_85PLUS = 0.12
+CAREHOME_DEMENTIA_75PLUS = 0.25  # people 75+ with dementia living in a care home
 CARER_RATE = 0.05  # of adults 18-80
 HYSTERECTOMY_50PLUS = 0.07  # total hysterectomy (cervix removed) among women 50+
 SUBTOTAL_HYSTERECTOMY_40PLUS = 0.012  # subtotal: the cervix stays, screening continues

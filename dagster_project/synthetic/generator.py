@@ -20,7 +20,12 @@ import polars as pl
 from dagster_project.synthetic import activity as A
 from dagster_project.synthetic import config as C
 from dagster_project.synthetic import trajectories as T
-from dagster_project.synthetic.clinical import assign_conditions, load_codelists, make_events
+from dagster_project.synthetic.clinical import (
+    assign_conditions,
+    calibrate_living_prevalence,
+    load_codelists,
+    make_events,
+)
 from dagster_project.synthetic.contact_needs import address_lines, with_contact_needs
 from dagster_project.synthetic.extracts import (
     IDENTITY_ACUTE,
@@ -126,6 +131,7 @@ def generate(config: C.GeneratorConfig,
     people = assign_conditions(people, rngs[3])
     step(BUILD_STAGES[2])
     people = assign_deaths(people, end_day, rngs[4])
+    people = calibrate_living_prevalence(people, rngs[3])  # QOF counts the living
     people = T.assign_end_of_life(people, end_day, rngs[10])
     people = assign_moves(people, lsoas, postcodes, end_day, rngs[4])
     regs = make_registrations(people, practices, end_day,
