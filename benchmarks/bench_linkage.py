@@ -39,7 +39,7 @@ if step == "prepare":
 elif step == "train":
     model, path = pipeline.train_model(zones); out = {"model": str(path)}
 elif step == "index":
-    r = pipeline.build_person_index(zones); out = {"pairs": r.pairs, "people": r.person_index["person_id"].n_unique(), "review_pairs": r.review_pairs}
+    r = pipeline.build_person_index(zones); out = {"pairs": r.pairs, "people": r.person_index["person_id"].n_unique(), "review_pairs": r.review_pairs, "held_apart": r.held_apart}
 elif step == "pseudonymise":
     out = pipeline.pseudonymise_index(zones, b"benchmark-key-not-a-secret"); out.update(pipeline.apply_opt_outs(zones))
 elif step == "evaluate":

@@ -116,6 +116,7 @@ def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
         "pairs_scored": result.pairs,
         "pairs_for_review": result.review_pairs,
         "review_decisions_applied": result.decisions_applied,
+        "bridges_held_apart": result.held_apart,
         "model": dg.MetadataValue.path(str(result.model_path)),
         "cluster_size_distribution": _md(q["cluster_sizes"]),
         "records_linked_per_source": _md(q["per_source"]),

@@ -114,6 +114,7 @@ class IndexResult:
     charts: Path
     review_pairs: int = 0
     decisions_applied: int = 0
+    held_apart: int = 0  # bridge edges between two NHS numbers not followed (clustering.py)
 
 
 def build_person_index(
@@ -154,7 +155,8 @@ def build_person_index(
     write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
     return IndexResult(person_index, changes, output.pairs.height, path, charts,
                        output.review_queue.height if output.review_queue is not None else 0,
-                       output.review_audit.height if output.review_audit is not None else 0)
+                       output.review_audit.height if output.review_audit is not None else 0,
+                       output.held_apart.height if output.held_apart is not None else 0)
 
 
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:

@@ -212,6 +212,9 @@ def _derived_columns() -> list[pl.Expr]:
         pl.col("nhs_number_recorded").str.slice(3, 4).alias("nhs_head"),
         pl.col("nhs_number_recorded").str.slice(7, 3).alias("nhs_tail"),
         dob.dt.strftime("%Y-%m").alias("dob_year_month"),
+        # day and month without the year: with the postcode, pairs a mistyped birth year
+        # (1959 -> 1999, 1952 -> 1925) with the person's other records at the same address
+        dob.dt.strftime("%m-%d").alias("dob_month_day"),
         pl.when((day == 1) & (month == 1)).then(1).otherwise(0).cast(pl.Int32).alias("dob_jan1"),
         pl.when(day == 1).then(1).otherwise(0).cast(pl.Int32).alias("dob_day1"),
         # sector/district/area only for UK-shaped postcodes: a foreign code's first letters

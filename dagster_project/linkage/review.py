@@ -74,10 +74,18 @@ def with_pair_ids(pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns(pair_id(pl.col("unique_id_l"), pl.col("unique_id_r")).alias("pair_id"))
 
 
-def build_queue(evidence: pl.DataFrame, profile_table: pl.DataFrame, model_settings: dict, zone: ReviewZone) -> pl.DataFrame:
+def build_queue(evidence: pl.DataFrame, profile_table: pl.DataFrame, model_settings: dict, zone: ReviewZone,
+                held: pl.DataFrame | None = None) -> pl.DataFrame:
     """The grey-zone pairs with evidence: per comparison its level label and match weight
-    (from Splink's gamma_ and bf_ columns), and both profiles' identity fields."""
-    grey = evidence.filter((pl.col("match_probability") >= zone.low) & (pl.col("match_probability") < zone.high))
+    (from Splink's gamma_ and bf_ columns), and both profiles' identity fields. Bridge
+    edges clustering held apart (`held`: two people with different NHS numbers joined
+    only through a record without one) are queued whatever their probability, flagged
+    `held_apart`."""
+    held = held if held is not None else pl.DataFrame(schema={"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8})
+    held_keys = held.select("unique_id_l", "unique_id_r").with_columns(pl.lit(True).alias("held_apart"))
+    grey = evidence.join(held_keys, on=["unique_id_l", "unique_id_r"], how="left").with_columns(
+        pl.col("held_apart").fill_null(False)).filter(
+        ((pl.col("match_probability") >= zone.low) & (pl.col("match_probability") < zone.high)) | pl.col("held_apart"))
     exprs = []
     for comparison in model_settings["comparisons"]:
         name = comparison["output_column_name"]
@@ -103,7 +111,7 @@ def build_queue(evidence: pl.DataFrame, profile_table: pl.DataFrame, model_setti
     fields = profile_table.select("unique_id", *[c for c in EVIDENCE_FIELDS if c in profile_table.columns],
                                   "record_count", "sources")
     return (
-        grey.select("unique_id_l", "unique_id_r", "match_probability", "match_weight", *exprs)
+        grey.select("unique_id_l", "unique_id_r", "match_probability", "match_weight", "held_apart", *exprs)
         .with_columns(pair_id(pl.col("unique_id_l"), pl.col("unique_id_r")).alias("pair_id"))
         .join(fields, left_on="unique_id_l", right_on="unique_id", how="left")
         .join(fields, left_on="unique_id_r", right_on="unique_id", how="left", suffix="_r")

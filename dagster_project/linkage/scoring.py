@@ -10,16 +10,20 @@ import polars as pl
 
 from dagster_project.linkage import review
 from dagster_project.linkage.backends import Backend
+from dagster_project.linkage.clustering import split_nhs_bridges
 from dagster_project.linkage.model import TrainedModel, linker_for
 from dagster_project.linkage.prior import rule_recall, with_prior
 from dagster_project.linkage.review import ReviewZone
 
-MATCH_THRESHOLD = 0.97  # cluster edges: the pair is the same person with >= 97% probability
+MATCH_THRESHOLD = 0.95  # cluster edges: the pair is the same person with >= 95% probability
 # (0.99 gave precision 1.0 on 20,000 people but recall 0.883 at 1,100,000: the prior falls
-# with the population, so a name-less hospital record matching on date of birth, postcode
-# and sex scores ~0.985 there. 0.95 let household members without names or NHS numbers
-# whose dates of birth differ by one character merge at 20,000 people (~0.96: precision
-# 0.99834 at messiness 2, dev seed 3); 0.97 keeps them apart (0.99982) for 0.0004 recall.
+# with the population. At 0.95 name-less, number-less hospital records whose date of birth
+# is one character off another person's at the same postcode (~0.96) bridged two people
+# (precision 0.9983 at messiness 2), so 0.97 was used; clustering now refuses such bridges
+# between two NHS numbers (clustering.py), and on the dev ICSs (20,000 people, seeds 2029
+# m1 / 2030 m2) 0.95 keeps precision 0.99994 / 0.99999 and links the same-postcode date
+# typos the new blocking rule compares (recall 0.99967 / 0.99922; without a valid NHS
+# number 0.99657 / 0.99678, were 0.9927 / 0.9918 at 0.97). 0.9 gained < 0.0001 recall.
 # The same threshold serves FEBRL (benchmarks/bench_linkage_public.py). Pairs near the
 # threshold go to clerical review.)
 SCORE_FLOOR = 0.5  # pairs scored below this are not kept
@@ -27,8 +31,8 @@ SCORE_FLOOR = 0.5  # pairs scored below this are not kept
 
 def match_threshold() -> float:
     """The cluster threshold for this deployment: `PHM_MATCH_THRESHOLD` if set, else
-    MATCH_THRESHOLD. Configuration, not code: on the synthetic ICS 0.95 suits messiness 1
-    and 0.99 messiness 2 (README, linkage benchmarks); a deployment measures its own."""
+    MATCH_THRESHOLD. Configuration, not code: a deployment measures its own (the linkage
+    benchmarks and the review queue show what a threshold costs in each direction)."""
     raw = os.environ.get("PHM_MATCH_THRESHOLD")
     if raw is None or raw.strip() == "":
         return MATCH_THRESHOLD
@@ -48,6 +52,7 @@ class LinkageOutput:
     clusters: pl.DataFrame  # unique_id, cluster_id
     review_queue: pl.DataFrame | None = None  # grey-zone pairs with evidence (review.build_queue)
     review_audit: pl.DataFrame | None = None  # reviewer decisions applied this run
+    held_apart: pl.DataFrame | None = None  # bridge edges not followed (clustering.split_nhs_bridges)
 
 
 def score_and_cluster(
@@ -59,7 +64,8 @@ def score_and_cluster(
     decisions: pl.DataFrame | None = None,
     zone: ReviewZone | None = None,
 ) -> LinkageOutput:
-    """Pairwise predictions over the blocking rules, then connected components at threshold."""
+    """Pairwise predictions over the blocking rules, then connected components at threshold
+    with no bridge between two NHS numbers (clustering.split_nhs_bridges)."""
     backend = backend or Backend()
     threshold = match_threshold() if threshold is None else threshold
     if profile_table.height < 2:  # nothing to compare: every profile is its own person
@@ -75,28 +81,32 @@ def score_and_cluster(
     linker = linker_for(profile_table, scoring_settings, backend)
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
-    queue = review.build_queue(_evidence(profile_table, pairs, scoring_settings, zone, backend, threshold),
-                               profile_table, model.settings, zone)
     if decisions.height == 0:
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             predictions, threshold_match_probability=threshold
         )
         cluster_frame = backend.fetch(clusters, ["unique_id", "cluster_id"])
+        cluster_frame, held = split_nhs_bridges(cluster_frame, profile_table, pairs, threshold)
         audit = None
     else:
         keyed = review.with_pair_ids(pairs)
         edges, stale = review.apply_constraints(keyed, decisions, threshold)
         cluster_frame = _cluster(profile_table, edges, threshold)
+        cluster_frame, held = split_nhs_bridges(cluster_frame, profile_table, edges, threshold)
         cluster_frame, isolated = review.enforce_cannot_links(cluster_frame, keyed, decisions)
         audit = review.audit_rows(decisions, stale, isolated)
+    # bridges held apart are queued for review whatever their probability: a reviewer's
+    # `same` makes the merge (a must-link is always followed)
+    queue = review.build_queue(_evidence(profile_table, pairs, scoring_settings, zone, backend, threshold, held),
+                               profile_table, model.settings, zone, held)
     if charts_dir is not None:
         sample = pairs.sort("match_probability", "unique_id_l").head(20)
         write_charts(linker, charts_dir, _waterfall_sample(profile_table, model, sample, backend))
-    return LinkageOutput(pairs=pairs, clusters=cluster_frame, review_queue=queue, review_audit=audit)
+    return LinkageOutput(pairs=pairs, clusters=cluster_frame, review_queue=queue, review_audit=audit, held_apart=held)
 
 
 def _evidence(profile_table: pl.DataFrame, pairs: pl.DataFrame, scoring_settings: dict, zone: ReviewZone,
-              backend: Backend, threshold: float = MATCH_THRESHOLD) -> pl.DataFrame:
+              backend: Backend, threshold: float = MATCH_THRESHOLD, held: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per-comparison match weights of the grey-zone pairs, re-scored on just their
     profiles (keeping Splink's intermediate columns for every pair of a full run costs a
     third more time; the grey zone is a small fraction of it). Same settings and prior, so
@@ -105,6 +115,9 @@ def _evidence(profile_table: pl.DataFrame, pairs: pl.DataFrame, scoring_settings
     # the queue is for people to read: the pairs nearest the threshold first, at most zone.max_pairs
     # (re-scoring a million grey pairs at 1.1M people would also cost minutes)
     grey = grey.sort((pl.col("match_probability") - threshold).abs(), "unique_id_l", "unique_id_r").head(zone.max_pairs)
+    if held is not None and held.height:
+        grey = pl.concat([grey, pairs.join(held.select("unique_id_l", "unique_id_r"), on=["unique_id_l", "unique_id_r"])]
+                         ).unique(["unique_id_l", "unique_id_r"], maintain_order=True)
     if grey.height == 0:
         return grey
     ids = pl.concat([grey["unique_id_l"], grey["unique_id_r"]]).unique()
