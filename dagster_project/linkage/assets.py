@@ -216,6 +216,8 @@ def review_queue(platform: PlatformResource) -> dg.MaterializeResult:
     # counts only in metadata: the queue itself holds identifiers and stays in the zone
     return dg.MaterializeResult(metadata={
         "pairs_to_review": queue.height,
+        # bridges clustering did not follow (one record matching two NHS numbers' people)
+        "held_apart_pairs": int(queue["held_apart"].sum()) if "held_apart" in queue.columns else 0,
         "zone_low": zone.low,
         "zone_high": zone.high,
         "decisions_applied_ever": audit.height if audit is not None else 0,
