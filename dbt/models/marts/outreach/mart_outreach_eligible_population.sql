@@ -1,19 +1,24 @@
 -- The eligible population of each project (the right denominator for coverage and gap), as
 -- of the reference date: everyone the project's rule applies to, whether or not they still
--- need the action - the cohort (who still needs it) plus the people of the project's base
--- population who have already done it. Parameters from seed project_parameters and the
--- campaign seeds, as the cohort models read them:
---   cervical_screening  registered female aged min_age-max_age, and anyone in the cohort
---                       (people registered male with a cervix recorded);
---   flu_vaccination     aged older_min_age or over, anyone in the cohort (risk groups,
---                       children, carers, pregnant, care homes), and anyone vaccinated since
---                       the current season started;
---   covid_vaccination   aged the current campaign's min_age or over, anyone in the cohort,
---                       and anyone vaccinated since the campaign started;
---   talking_therapies   adults on the depression or anxiety register (those already in
---                       contact with Talking Therapies included);
---   dpp                 adults on the non-diabetic hyperglycaemia register and not diabetic,
---                       and anyone in the cohort;
+-- need the action - the cohort (who still needs it) plus the people who have already done
+-- it. For the five national projects this is read from the cohort's own rules model (one
+-- definition per concept: the same groups, ages to the day and code lists as the cohort),
+-- composed as the cohort composes them but keeping the exclusions that mean "done" or
+-- "said no" (a decliner is still in the denominator, as national uptake counts them):
+--   cervical_screening  has a cervix and aged 24.5-64 to the day (int_cohort_cervical_
+--                       screening_rules); out: ceased from screening, cervix removed
+--                       (NHSCSP coverage leaves ceased people out); screened and declined stay;
+--   flu_vaccination     any flu group whose campaign has started (65+ on 31 March, clinical
+--                       risk groups by the PRIMIS rules, pregnant, care home, carers,
+--                       household contacts, children 2-3); vaccinated and declined stay;
+--   covid_vaccination   any group of the current campaign; out: contraindicated;
+--                       vaccinated and declined stay;
+--   talking_therapies   adults on the depression or anxiety register; out: in secondary
+--                       mental health care; those already in contact with the service stay;
+--   dpp                 adults with a non-diabetic hyperglycaemia blood test or a history of
+--                       gestational diabetes; out: diabetic, pregnant; already referred and
+--                       recently offered stay;
+-- and for the pilots, whose rules select people by need rather than by a population:
 --   bp_checks           adults (everyone from min_age should have a recent reading);
 --   falls_prevention    aged min_age or over;
 --   depression_obesity  adults on the depression register.
@@ -22,75 +27,59 @@ with population as (
     select * from {{ ref('int_cohort_population') }}
 ),
 
-flu_season as (
-    select * from {{ ref('flu_seasons') }}
-    where season_start_date <= {{ reference_date() }}
-    qualify row_number() over (order by season_start_date desc) = 1
-),
-
-covid_campaign as (
-    select * from {{ ref('covid_campaigns') }}
-    where start_date <= {{ reference_date() }}
-    qualify row_number() over (order by start_date desc) = 1
-),
-
-vaccinated as (
-    select clusters.project, events.pseudo_id, events.event_date
-    from {{ ref('project_outcome_clusters') }} as clusters
-    inner join ({{ get_observations("select distinct cluster_id from " ~ ref('project_outcome_clusters')) }}) as events
-        on events.cluster_id = clusters.cluster_id
-    where clusters.project in ('flu_vaccination', 'covid_vaccination')
-),
-
 registers as (
     select pseudo_id, condition from {{ ref('fct_conditions') }}
 ),
 
+{%- set national = {
+    'cervical_screening': {
+        'rules': 'int_cohort_cervical_screening_rules',
+        'all_of': ["rule_id = 'has_cervix'", "rule_id = 'age_in_range'"],
+        'not_any': ['ceased', 'cervix_removed']},
+    'flu_vaccination': {
+        'rules': 'int_cohort_flu_vaccination_rules',
+        'all_of': ["rule_kind = 'inclusion'"], 'not_any': []},
+    'covid_vaccination': {
+        'rules': 'int_cohort_covid_vaccination_rules',
+        'all_of': ["rule_kind = 'inclusion'"], 'not_any': ['contraindicated']},
+    'talking_therapies': {
+        'rules': 'int_cohort_talking_therapies_rules',
+        'all_of': ["rule_id = 'adult'", "rule_id like 'condition:%'"],
+        'not_any': ['secondary_mental_health_care']},
+    'dpp': {
+        'rules': 'int_cohort_dpp_rules',
+        'all_of': ["rule_id = 'adult'",
+                   "(rule_id like 'ndh_blood_test:%' or rule_id = 'gestational_diabetes_history')"],
+        'not_any': ['diabetes', 'pregnant']},
+} %}
+
 base as (
-    select 'cervical_screening' as project, pseudo_id from population
-    where sex = 'F'
-      and age between {{ project_param('cervical_screening', 'min_age', 'integer') }}
-                  and {{ project_param('cervical_screening', 'max_age', 'integer') }}
-    union select 'cervical_screening', pseudo_id from {{ ref('cohort_cervical_screening') }}
+    {%- for project, spec in national.items() %}
+    select '{{ project }}' as project, pseudo_id
+    from {{ ref(spec.rules) }}
+    group by pseudo_id
+    having {% for condition in spec.all_of %}bool_or({{ condition }}){% if not loop.last %} and {% endif %}{% endfor %}
+    {%- for rule in spec.not_any %}
+       and not bool_or(rule_kind = 'exclusion' and rule_id = '{{ rule }}')
+    {%- endfor %}
+    union all
+    {%- endfor %}
 
-    union select 'flu_vaccination', pseudo_id from population
-    where age >= {{ project_param('flu_vaccination', 'older_min_age', 'integer') }}
-    union select 'flu_vaccination', pseudo_id from {{ ref('cohort_flu_vaccination') }}
-    union select 'flu_vaccination', vaccinated.pseudo_id from vaccinated, flu_season
-    where vaccinated.project = 'flu_vaccination' and vaccinated.event_date >= flu_season.season_start_date
-
-    union select 'covid_vaccination', population.pseudo_id from population, covid_campaign
-    where population.age >= covid_campaign.min_age
-    union select 'covid_vaccination', pseudo_id from {{ ref('cohort_covid_vaccination') }}
-    union select 'covid_vaccination', vaccinated.pseudo_id from vaccinated, covid_campaign
-    where vaccinated.project = 'covid_vaccination' and vaccinated.event_date >= covid_campaign.start_date
-
-    union select 'talking_therapies', registers.pseudo_id from registers
-    inner join population on population.pseudo_id = registers.pseudo_id
-    where registers.condition in ('depression', 'anxiety')
-      and population.age >= {{ project_param('talking_therapies', 'min_age', 'integer') }}
-    union select 'talking_therapies', pseudo_id from {{ ref('cohort_talking_therapies') }}
-
-    union select 'dpp', registers.pseudo_id from registers
-    inner join population on population.pseudo_id = registers.pseudo_id
-    where registers.condition = 'ndh'
-      and population.age >= {{ project_param('dpp', 'min_age', 'integer') }}
-      and registers.pseudo_id not in (select pseudo_id from registers where condition = 'diabetes')
-    union select 'dpp', pseudo_id from {{ ref('cohort_dpp') }}
-
-    union select 'bp_checks', pseudo_id from population
+    select 'bp_checks', pseudo_id from population
     where age >= {{ project_param('bp_checks', 'min_age', 'integer') }}
 
-    union select 'falls_prevention', pseudo_id from population
+    union all
+    select 'falls_prevention', pseudo_id from population
     where age >= {{ project_param('falls_prevention', 'min_age', 'integer') }}
 
-    union select 'depression_obesity', registers.pseudo_id from registers
+    union all
+    select distinct 'depression_obesity', registers.pseudo_id from registers
     inner join population on population.pseudo_id = registers.pseudo_id
     where registers.condition = 'depression'
       and population.age >= {{ project_param('depression_obesity', 'min_age', 'integer') }}
 )
 
--- only people still in the population (a vaccinated person who has since died is not)
+-- only people still in the population (opt-outs, deaths and moves already applied)
 select base.project, base.pseudo_id, {{ reference_date() }} as reference_date
 from base
 inner join population on population.pseudo_id = base.pseudo_id
