@@ -2,8 +2,9 @@
 
 The manifest (dbt/target/manifest.json) must exist before the Dagster definitions load.
 `make test` / `make run` run `dbt parse` first; under `dagster dev` the project is
-re-parsed on load (as `prepare_if_dev` would), and anywhere else a missing manifest is
-built here with `dbt parse`, so the definitions load in a fresh clone too. dbt is run
+re-parsed on load (as `prepare_if_dev` would), and anywhere else a missing or stale manifest
+(older than a model, seed, macro or test) is rebuilt here with `dbt parse`, so the
+definitions load in a fresh clone and after a checkout too. dbt is run
 from the same environment as Dagster (`dbt_executable`), whether or not it is on PATH.
 """
 
@@ -38,9 +39,32 @@ def parse(project: DbtProject = DBT_PROJECT) -> Path:
     return project.manifest_path
 
 
+# what dbt reads to build its manifest; target/, logs/ and packages are its own output
+PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "seeds",
+                  "macros", "tests", "snapshots", "analyses")
+
+
+def manifest_is_stale(project_dir: Path, manifest_path: Path) -> bool:
+    """True when the manifest is missing or older than any file dbt parses.
+
+    A manifest left by an earlier checkout names models, columns and tests that no longer
+    exist (or misses new ones), and Dagster builds its assets and checks from it: a dbt
+    build selected from a stale manifest fails or silently skips models."""
+    if not manifest_path.exists():
+        return True
+    built = manifest_path.stat().st_mtime
+    for name in PROJECT_INPUTS:
+        path = project_dir / name
+        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
+        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
 def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
-    """The manifest path, parsing the project first under `dagster dev` or when missing."""
-    if using_dagster_dev() or not project.manifest_path.exists():
+    """The manifest path, parsing the project first under `dagster dev`, or when the
+    manifest is missing or older than the project's files."""
+    if using_dagster_dev() or manifest_is_stale(Path(project.project_dir), Path(project.manifest_path)):
         parse(project)
     return project.manifest_path
 
