@@ -63,10 +63,11 @@ def newest_extract(data_dir: Path) -> str:
 
 def run_dbt(data_dir: Path, reference_date: str) -> dict:
     dbt = Path(sys.executable).with_name("dbt")
-    db = data_dir / "warehouse" / reference_date / "warehouse.duckdb"  # one file per date
+    from dagster_project.lib.zones import Zones
+    from dagster_project.warehouse.builds import new_build_id, promote
+
+    db = Zones.at(data_dir).warehouse_build(reference_date, new_build_id())  # a fresh build's folder
     db.parent.mkdir(parents=True, exist_ok=True)
-    if db.exists():
-        db.unlink()
     env = {**os.environ, "PHM_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     args = [str(dbt), "build", "--profiles-dir", ".", "--vars",
             json.dumps({"reference_date": reference_date, "warehouse_path": str(db)})]
@@ -75,10 +76,8 @@ def run_dbt(data_dir: Path, reference_date: str) -> dict:
     proc = subprocess.run(args, cwd=ROOT / "dbt", env=env, capture_output=True, text=True)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode == 0:  # warehouse/warehouse.duckdb -> this date's file, as Dagster does
-        from dagster_project.lib.files import point_at
-
-        point_at(data_dir / "warehouse" / "warehouse.duckdb", db)
+    if proc.returncode == 0:  # the date's link and warehouse/warehouse.duckdb -> this build, as Dagster does
+        promote(Zones.at(data_dir), reference_date, db)
     tail = "\n".join(proc.stdout.splitlines()[-6:])
     if proc.returncode != 0:
         print(proc.stdout[-5000:], proc.stderr[-3000:], file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.cohorts.assets import COHORT_ASSETS
+from dagster_project.cohorts.rebuild_job import rebuild_release_job
 from dagster_project.linkage.assets import IDENTITY_ASSETS, link_people_job, train_linkage_model_job
 from dagster_project.linkage.resources import LinkageBackendResource, PseudonymisationKey
 from dagster_project.ops.defs import apply_operational_policies, operations
@@ -19,7 +20,8 @@ from dagster_project.warehouse.calibration import RISK_MODEL_ASSETS
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *IDENTITY_ASSETS, *WAREHOUSE_ASSETS, *COHORT_ASSETS,
             *RISK_MODEL_ASSETS, *OUTREACH_ASSETS],
-    jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job, OUTREACH_JOB],
+    jobs=[*INGEST_JOBS.values(), link_people_job, train_linkage_model_job, OUTREACH_JOB,
+          rebuild_release_job],
     sensors=[landing_sensor],
     schedules=MONTHLY_SCHEDULES,
     resources={

@@ -6,7 +6,8 @@ it was built from: warehouse/manifest.py), the identity-zone versions the releas
 reads (opt-outs for the gate, pseudo keys and contact details for the call lists), and the
 files of the project's earlier releases it reads (their summaries for the trend, the
 previous cohort for uptake). inputs.json records all of them by SHA-256, with the code
-version; `python -m dagster_project.cohorts.rebuild` replays it.
+version and every file of the Python package that published it and of the expectation
+suites it read (kept in the warehouse's object store); `python -m dagster_project.cohorts.rebuild` replays it with that code.
 
 inputs.json and release.json are the release's metadata: neither is among the published
 files release.json hashes (release.json holds the clock time, run id and who released it).
@@ -49,6 +50,7 @@ def release_inputs(zones: Zones, project: Project, run_date: str, warehouse: Pat
         "earlier_releases": earlier_releases(zones, project.id, run_date),
         "registry": {"projects.yaml": sha256_file(REGISTRY)},
         "code": manifest.code_version(),
+        "code_files": manifest.code_files(zones),  # the release code itself (and its GX suites)
     }
 
 

@@ -9,15 +9,22 @@ From the release's inputs.json (cohorts/inputs.py) and its warehouse's build.jso
 1. raw: each partition the build could select, linked to the exact version file it read;
 2. identity: pseudo_keys, opt_outs and contact_details linked to the versions recorded;
 3. dbt: the project's files as they were (seeds, models, macros) from the object store;
-4. earlier releases of the project: the files the release read (summaries, previous cohort);
+4. code: the Python package that published the release and the GX suites it read
+   (inputs.json `code_files`), from the same store, beside the dbt project (the restored
+   package finds that dbt project and those suites where it looks for them);
+5. earlier releases of the project: the files the release read (summaries, previous cohort);
 
 every input checked against its recorded SHA-256 (a changed or missing one is reported and
 the rebuild stops: it could not be exact). Then `dbt build` of models and seeds with the
-recorded vars into scratch/warehouse/<reference_date>/, the release published into
-scratch/published/ by the same publish code, and every published file's SHA-256 compared with
-the original's (release.json's `files`, re-hashed on disk). release.json and inputs.json are
-metadata (clock time, run id, who) and are not compared. Exit status 0 only when every file
-is identical.
+recorded vars into a build folder of the scratch warehouse, the release published into
+scratch/published/ by the restored package in a subprocess (`--replay-publish`, run from the
+restored tree: the release code as it was, not today's), and every published file's SHA-256
+compared with the original's (release.json's `files`, re-hashed on disk). A release recorded
+before its code was kept is published by today's code and the report says so. release.json
+and inputs.json are metadata (clock time, run id, who) and are not compared. Exit status 0
+only when every file is identical. Nothing is written outside the scratch folder.
+
+The same, launched from the Dagster UI: job `rebuild_release` (cohorts/rebuild_job.py).
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ from pathlib import Path
 from dagster_project.cohorts import inputs as release_inputs
 from dagster_project.cohorts import publish
 from dagster_project.cohorts.registry import load_projects
-from dagster_project.lib.files import point_at, sha256_file
+from dagster_project.lib.files import sha256_file
 from dagster_project.lib.zones import Zones
 from dagster_project.sources import raw_zone
 from dagster_project.sources.registry import load_registry
 from dagster_project.warehouse import manifest
+from dagster_project.warehouse.builds import promote
 from dagster_project.warehouse.project import dbt_executable
 
 METADATA = {"release.json", release_inputs.INPUTS_FILE}
@@ -59,6 +67,7 @@ class Rebuilt:
     missing: list[str] = field(default_factory=list)   # in the original, not rebuilt
     extra: list[str] = field(default_factory=list)     # rebuilt, not in the original
     code_changed: bool = False
+    code_restored: bool = False  # published by the recorded package, not today's
 
     @property
     def exact(self) -> bool:
@@ -70,9 +79,11 @@ class Rebuilt:
         lines += [f"  DIFFERENT  {name}" for name in self.different]
         lines += [f"  MISSING    {name} (not produced by the rebuild)" for name in self.missing]
         lines += [f"  EXTRA      {name} (not in the original)" for name in self.extra]
-        if self.code_changed:
-            lines.append("  note: the Python code differs from the recorded version (git describe); "
-                         "the dbt project was restored as recorded")
+        if self.code_restored:
+            lines.append("  release code: the recorded Python package, restored and run in a subprocess")
+        elif self.code_changed:
+            lines.append("  note: no Python package recorded (published before it was kept) and today's "
+                         "differs from the recorded version (git describe); the dbt project was restored")
         verdict = "byte-for-byte identical" if self.exact else "NOT identical"
         lines.append(f"  {len(self.identical)} of {len(self.identical) + len(self.different) + len(self.missing)}"
                      f" published files identical: {verdict}")
@@ -99,8 +110,9 @@ def _link(target: Path, link: Path) -> None:
 
 
 def restore(zones: Zones, used: dict, scratch: Zones, verify: bool = True) -> Path:
-    """Lay out one release's recorded inputs under the scratch data directory (raw, identity
-    and dbt project once per scratch; the project's earlier releases); the dbt project."""
+    """Lay out one release's recorded inputs under the scratch data directory (raw, identity,
+    dbt project and Python package once per scratch; the project's earlier releases); the
+    dbt project's folder (the package, when recorded, beside it)."""
     build = used["warehouse_build"]
     if build is None:
         raise InputsChanged("the release's warehouse recorded no build.json (built before manifests)")
@@ -120,6 +132,11 @@ def restore(zones: Zones, used: dict, scratch: Zones, verify: bool = True) -> Pa
             target = project_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+        for relative, digest in (used.get("code_files") or {}).items():
+            source = _checked(manifest.object_path(zones, digest), digest, f"Python file {relative}")
+            target = project_dir.parent / relative  # <build>/dagster_project beside <build>/dbt
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     for run_date, files in used["earlier_releases"].items():
         for name, digest in files.items():
             source = _checked(zones.published / used["project"] / run_date / name, digest,
@@ -133,7 +150,7 @@ def restore(zones: Zones, used: dict, scratch: Zones, verify: bool = True) -> Pa
 def build_warehouse(scratch: Zones, project_dir: Path, build: dict) -> Path:
     """`dbt build` of seeds and models (tests do not change a table) with the recorded vars."""
     reference_date = build["reference_date"]
-    database = scratch.warehouse_at(reference_date)
+    database = scratch.warehouse_build(reference_date, "rebuild")
     database.parent.mkdir(parents=True, exist_ok=True)
     variables = {**build["dbt_vars"], "data_dir": str(scratch.data_dir), "warehouse_path": str(database)}
     command = [dbt_executable(), "build", "--quiet", "--project-dir", str(project_dir),
@@ -144,13 +161,44 @@ def build_warehouse(scratch: Zones, project_dir: Path, build: dict) -> Path:
                           env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     if done.returncode != 0:
         raise RuntimeError(f"dbt build of the rebuild failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
-    point_at(scratch.warehouse / "warehouse.duckdb", database)
+    promote(scratch, reference_date, database)
     return database
 
 
-def compare(project_id: str, run_date: str, original: Path, rebuilt: Path, code_changed: bool) -> Rebuilt:
-    before, after = published_files(original), published_files(rebuilt)
-    result = Rebuilt(project_id, run_date, original, rebuilt, code_changed=code_changed)
+def replay_publish(scratch: Zones, code_dir: Path, project_ids: list[str]) -> None:
+    """Publish the releases into scratch with the restored package, in a subprocess run from
+    `code_dir` (its own dagster_project first on the path: not this process's code)."""
+    command = [sys.executable, "-m", "dagster_project.cohorts.rebuild", "--replay-publish",
+               "--run-date", "-", "--data-dir", str(scratch.data_dir),
+               *[a for p in project_ids for a in ("--project", p)]]
+    env = {**os.environ, "PYTHONPATH": str(code_dir), "PHM_DATA_DIR": str(scratch.data_dir),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(command, cwd=code_dir, capture_output=True, text=True, env=env)
+    ran = Path(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
+    if done.returncode != 0 or ran is None or not ran.is_relative_to(code_dir):
+        raise RuntimeError(f"publishing with the restored code failed (ran {ran}):\n"
+                           f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def _publish_here(data_dir: str, project_ids: list[str]) -> int:
+    """--replay-publish: publish into `data_dir` with this process's package (the restored
+    one, when run by replay_publish); prints the package's folder last, as proof of which."""
+    import dagster_project
+
+    projects, zones = load_projects(), Zones.at(data_dir)
+    for project_id in project_ids:
+        publish.publish_project(zones, projects[project_id], run_id="rebuild",
+                                who={"user": "rebuild", "trigger": "rebuild"})
+    print(Path(dagster_project.__file__).resolve().parent.parent)
+    return 0
+
+
+def compare(project_id: str, run_date: str, original: Path, rebuilt: Path, code_changed: bool,
+            code_restored: bool = False) -> Rebuilt:
+    before = published_files(original)
+    after = published_files(rebuilt) if rebuilt.is_dir() else {}
+    result = Rebuilt(project_id, run_date, original, rebuilt, code_changed=code_changed,
+                     code_restored=code_restored)
     for name in sorted(set(before) | set(after)):
         if name not in after:
             result.missing.append(name)
@@ -181,7 +229,7 @@ def rebuild_releases(zones: Zones, run_date: str, project_ids: list[str] | None,
         if not recorded.exists():
             raise InputsChanged(f"{recorded} does not exist: published before inputs were recorded")
         used = json.loads(recorded.read_text())
-        key = json.dumps([used["warehouse_build"], used["identity"]], sort_keys=True)
+        key = json.dumps([used["warehouse_build"], used["identity"], used.get("code_files")], sort_keys=True)
         groups.setdefault(key, []).append((project_id, used))
     now = manifest.code_version().get("describe")
     results = []
@@ -190,11 +238,18 @@ def rebuild_releases(zones: Zones, run_date: str, project_ids: list[str] | None,
         for _, used in members:
             project_dir = restore(zones, used, scratch, verify)
         build_warehouse(scratch, project_dir, members[0][1]["warehouse_build"])
+        restored = bool(members[0][1].get("code_files"))
+        ids = [project_id for project_id, _ in members]
+        if restored:
+            replay_publish(scratch, project_dir.parent, ids)
+        else:  # recorded before the package was kept: today's code, said in the report
+            for project_id in ids:
+                publish.publish_project(scratch, projects[project_id], run_id="rebuild",
+                                        who={"user": "rebuild", "trigger": "rebuild"})
         for project_id, used in members:
-            release = publish.publish_project(scratch, projects[project_id], run_id="rebuild",
-                                              who={"user": "rebuild", "trigger": "rebuild"})
             results.append(compare(project_id, run_date, zones.published / project_id / run_date,
-                                   release.path, used["code"].get("describe") != now))
+                                   scratch.published / project_id / run_date,
+                                   used["code"].get("describe") != now, code_restored=restored))
     return results
 
 
@@ -205,7 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                         "default: every project released on that date")
     parser.add_argument("--data-dir", default=os.environ.get("PHM_DATA_DIR", "data"))
     parser.add_argument("--scratch", help="empty folder for the rebuild (default: <data-dir>/../rebuild-<date>)")
+    parser.add_argument("--replay-publish", action="store_true", help=argparse.SUPPRESS)  # see replay_publish
     args = parser.parse_args(argv)
+    if args.replay_publish:
+        return _publish_here(args.data_dir, args.project or [])
     zones = Zones.at(args.data_dir, os.environ.get("PHM_LANDING_DIR"))
     scratch = Path(args.scratch) if args.scratch else zones.data_dir.parent / f"rebuild-{args.run_date}"
     try:

@@ -57,14 +57,22 @@ class Zones:
         return self.data_dir / "reports"
 
     def warehouse_at(self, reference_date: str) -> Path:
-        """The warehouse built as of one reference date: each date its own file, so building
-        one month never overwrites another's (warehouse/<reference_date>/warehouse.duckdb)."""
-        return self.warehouse / str(reference_date) / "warehouse.duckdb"
+        """The last good build as of one reference date. Each build has its own folder
+        (warehouse_build), so neither another date's nor an earlier build of the same date is
+        overwritten; warehouse/<reference_date>/warehouse.duckdb is a relative link to the
+        date's last good build, moved only after a build succeeded. The resolved file."""
+        link = self.warehouse / str(reference_date) / "warehouse.duckdb"
+        return link.resolve() if link.is_symlink() else link
+
+    def warehouse_build(self, reference_date: str, build_id: str) -> Path:
+        """One build's own file, written once: warehouse/<reference_date>/<build_id>/warehouse.duckdb
+        (its build.json beside it)."""
+        return self.warehouse / str(reference_date) / str(build_id) / "warehouse.duckdb"
 
     @property
     def warehouse_db(self) -> Path:
         """The current warehouse: warehouse/warehouse.duckdb is a relative link to the last
-        built date's file (moved atomically after a successful build, as the raw zone's
+        good build's file (moved atomically after a successful build, as the raw zone's
         data.parquet). The resolved file, so DuckDB keeps its WAL beside the real one."""
         link = self.warehouse / "warehouse.duckdb"
         return link.resolve() if link.is_symlink() else link

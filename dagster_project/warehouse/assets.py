@@ -5,9 +5,10 @@ One `@dbt_assets` over the manifest: every model and seed is an asset `warehouse
 A run executes `dbt build` as of a reference date, the newest published gp.patients
 extract unless run config names another (a backfill of a past month), with the data
 directory passed as the dbt var `data_dir` (the process environment is never changed),
-into that date's own file `warehouse/<reference_date>/warehouse.duckdb` (no other date's is
-touched); a successful build records its inputs beside it (build.json: warehouse/manifest.py)
-and then moves the link `warehouse/warehouse.duckdb` (what readers open) to it;
+into a folder of its own, `warehouse/<reference_date>/<build_id>/warehouse.duckdb` (no other
+date's build, nor an earlier build of the same date, is touched: warehouse/builds.py); a
+successful build records its inputs beside it (build.json: warehouse/manifest.py) and then
+moves the date's link and `warehouse/warehouse.duckdb` (what readers open) to it;
 each materialisation carries its row count and column types, read from the built
 warehouse once dbt has released it; then `dbt docs generate` into
 `$PHM_DATA_DIR/warehouse/docs/` (served by `make ui`). A failing docs build is a warning.
@@ -22,11 +23,11 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_project.lib.files import point_at
 from dagster_project.ops.concurrency import WAREHOUSE_POOL
 from dagster_project.ops.policies import TRANSIENT_RETRY, raise_unless_dbt_succeeded
 from dagster_project.resources import PlatformResource
 from dagster_project.warehouse import manifest
+from dagster_project.warehouse.builds import new_build_id, promote
 from dagster_project.warehouse.project import DBT_PROJECT, ensure_manifest
 from dagster_project.warehouse.reference_date import resolve_reference_date
 from dagster_project.warehouse.translator import WarehouseTranslator
@@ -97,7 +98,7 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseCon
                          dbt: DbtCliResource, platform: PlatformResource):
     zones = platform.zones
     reference_date = resolve_reference_date(zones, config.reference_date)
-    database = zones.warehouse_at(reference_date)  # this date's own file, no other date's
+    database = zones.warehouse_build(reference_date, new_build_id(context.run_id))  # written once
     database.parent.mkdir(parents=True, exist_ok=True)
     variables = {"reference_date": reference_date, "data_dir": str(zones.data_dir),
                  "warehouse_path": str(database)}
@@ -107,13 +108,13 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, config: WarehouseCon
     build = dbt.cli(["build", *dbt_vars], context=context, raise_on_error=False)
     events = list(build.stream())
     if not build.is_successful():
-        yield from events  # the current warehouse link stays on the last good build
+        yield from events  # the links stay on the last good build; this folder is left for inspection
         raise_unless_dbt_succeeded(build)
-    recorded = manifest.record_build(zones, reference_date, variables, inputs)
+    recorded = manifest.record_build(zones, reference_date, variables, inputs, database)
     if not recorded["inputs_stable"]:
         context.log.warning("a raw partition or identity output was republished during the build: "
                             f"{database.with_name(manifest.BUILD_FILE)} cannot promise an exact rebuild")
-    point_at(zones.warehouse / "warehouse.duckdb", database)  # readers move to this build
+    promote(zones, reference_date, database)  # the date's link, then the readers', move to it
     yield from with_table_facts(events, database)
     docs = zones.dbt_docs
     generated = dbt.cli(["docs", "generate", *dbt_vars], target_path=docs, raise_on_error=False)

@@ -38,7 +38,7 @@ def materialise_warehouse(zones: Zones | None = None, instance: dg.DagsterInstan
 def make_current(zones: Zones, reference_date: str) -> Path:
     """Point readers (warehouse/warehouse.duckdb) back at an already built date's warehouse,
     e.g. the newest month after a backfill, without rebuilding it."""
-    database = zones.warehouse_at(dt.date.fromisoformat(reference_date).isoformat())
+    database = zones.warehouse_at(dt.date.fromisoformat(reference_date).isoformat())  # its last good build
     if not database.exists():
         raise FileNotFoundError(f"no warehouse built as of {reference_date}: {database} (build it first)")
     point_at(zones.warehouse / "warehouse.duckdb", database)

@@ -1,6 +1,7 @@
 """What a warehouse build read, recorded beside it so that the build can be redone exactly.
 
-`warehouse/<reference_date>/build.json` names every input of the build by content:
+`warehouse/<reference_date>/<build_id>/build.json` (beside the build's warehouse.duckdb:
+warehouse/builds.py) names every input of the build by content:
 
 - raw: each published partition on or before the reference date (what the dbt `published_*`
   macros may select), its version folder and the SHA-256 of that version's data.parquet
@@ -18,7 +19,7 @@
   (data_dir, warehouse_path) are recorded apart, as a rebuild points them elsewhere.
 
     from dagster_project.warehouse.manifest import record_build
-    manifest = record_build(zones, "2026-10-01", dbt_vars)     # after a successful dbt build
+    manifest = record_build(zones, "2026-10-01", dbt_vars, inputs, database)  # after a good dbt build
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ LOCATION_VARS = ("data_dir", "warehouse_path")
 LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb", "polars", "pyarrow")
 NOT_PROJECT = {"target", "logs", "dbt_packages", "__pycache__", ".user.yml"}
 REPO = DBT_DIR.parent
+# what a release runs besides the dbt project: the package and the expectation suites it reads
+CODE_FOLDERS = (Path(__file__).resolve().parents[1], REPO / "expectations")
 
 
 def object_path(zones: Zones, digest: str) -> Path:
@@ -64,9 +67,18 @@ def keep_object(zones: Zones, path: Path) -> str:
 
 
 def project_files(project_dir: Path = DBT_DIR) -> list[Path]:
-    """The dbt project's own files (not target/, logs/ or installed packages), sorted."""
+    """A project's own files (not target/, logs/, installed packages or bytecode), sorted."""
     return sorted(p for p in project_dir.rglob("*") if p.is_file()
                   and not NOT_PROJECT.intersection(p.relative_to(project_dir).parts))
+
+
+def code_files(zones: Zones, folders: tuple[Path, ...] = CODE_FOLDERS) -> dict[str, str]:
+    """Every file of the Python package (modules, projects.yaml, registry, shipped models) and
+    of the GX suites it reads, keyed by path in the repository, kept in the object store like
+    the dbt project's files: a release records them (cohorts/inputs.py) so that its rebuild
+    runs the release code it ran."""
+    return {str(p.relative_to(REPO)): keep_object(zones, p) for folder in folders
+            for p in project_files(folder)}
 
 
 def _raw_locations(zones: Zones, reference_date: str) -> list[dict]:
@@ -130,9 +142,9 @@ def _locations(inputs: dict) -> tuple:
             {k: v["path"] for k, v in inputs["identity"].items()})
 
 
-def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict,
+def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict, database: Path,
                  project_dir: Path = DBT_DIR) -> dict:
-    """Write warehouse/<reference_date>/build.json for the build just made; returns it.
+    """Write build.json beside `database`, the build just made; returns it.
 
     `inputs` is collect_inputs() taken before the build; if a partition or an identity
     output was republished while dbt ran, the build may have read either version, so the
@@ -142,7 +154,8 @@ def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict
     project = {str(p.relative_to(project_dir)): keep_object(zones, p) for p in project_files(project_dir)}
     manifest = {
         "reference_date": reference_date,
-        "warehouse": str(zones.warehouse_at(reference_date).relative_to(zones.data_dir)),
+        "warehouse": str(Path(database).relative_to(zones.data_dir)),
+        "build_id": Path(database).parent.name,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs_stable": _locations(inputs) == _locations(after),
         "code": code_version(),
@@ -151,7 +164,7 @@ def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict
         **inputs,
         "dbt_project": project,
     }
-    write_json_atomic(zones.warehouse_at(reference_date).with_name(BUILD_FILE), manifest)
+    write_json_atomic(Path(database).with_name(BUILD_FILE), manifest)
     return manifest
 
 

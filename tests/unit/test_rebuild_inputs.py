@@ -6,6 +6,7 @@ tests/integration/test_rebuild.py."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,15 +27,16 @@ def built(zones: Zones) -> dict:
     write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b"]}), zones.identity / "pseudo_keys.parquet")
     pl.DataFrame({"pseudo_id": ["b"]}).write_parquet(zones.identity / "opt_outs.parquet")  # unversioned writer
     inputs = manifest.collect_inputs(zones, "2026-10-01")
-    zones.warehouse_at("2026-10-01").parent.mkdir(parents=True)
+    database = zones.warehouse_build("2026-10-01", "20261001T000000Z-test")
+    database.parent.mkdir(parents=True)
     return manifest.record_build(zones, "2026-10-01", {"reference_date": "2026-10-01",
-                                                       "data_dir": str(zones.data_dir)}, inputs)
+                                                       "data_dir": str(zones.data_dir)}, inputs, database)
 
 
 def test_a_build_records_its_inputs_by_content(zones: Zones):
     recorded = built(zones)
-    on_disk = json.loads(zones.warehouse_at("2026-10-01").with_name("build.json").read_text())
-    assert on_disk == recorded and recorded["inputs_stable"]
+    on_disk = json.loads((zones.warehouse / "2026-10-01/20261001T000000Z-test/build.json").read_text())
+    assert on_disk == recorded and recorded["inputs_stable"] and recorded["build_id"] == "20261001T000000Z-test"
     assert [(r["table"], r["extract_date"]) for r in recorded["raw"]] == [("gp__patients", "2026-10-01")]
     assert recorded["raw"][0]["path"].endswith("versions/0001/data.parquet")
     assert set(recorded["identity"]) == {"pseudo_keys.parquet", "opt_outs.parquet"}  # plain file adopted
@@ -50,7 +52,11 @@ def test_restore_lays_out_exactly_the_recorded_versions_and_refuses_a_changed_on
     recorded = built(zones)
     keys_then = (zones.identity / "pseudo_keys.parquet").resolve()
     write_parquet_versioned(pl.DataFrame({"pseudo_id": ["a", "b", "c"]}), zones.identity / "pseudo_keys.parquet")
-    used = {"project": "flu_vaccination", "warehouse_build": recorded, "identity": {}, "earlier_releases": {}}
+    code = manifest.code_files(zones)
+    assert "dagster_project/cohorts/publish.py" in code and "expectations/cohort_release.json" in code
+    assert not any("__pycache__" in name for name in code)
+    used = {"project": "flu_vaccination", "warehouse_build": recorded, "identity": {}, "earlier_releases": {},
+            "code_files": code}
     scratch = Zones.at(tmp_path / "scratch" / "data")
     project_dir = rebuild.restore(zones, used, scratch)
     assert (scratch.identity / "pseudo_keys.parquet").resolve() == keys_then  # not the relinked one
@@ -58,6 +64,9 @@ def test_restore_lays_out_exactly_the_recorded_versions_and_refuses_a_changed_on
     raw = sorted(p.relative_to(scratch.raw).as_posix() for p in scratch.raw.rglob("data.parquet"))
     assert raw == ["gp/patients/extract_date=2026-10-01/data.parquet"]  # nothing after the date
     assert (project_dir / "dbt_project.yml").exists() and (project_dir / "seeds/parameters/risk_coefficients.csv").exists()
+    package = project_dir.parent / "dagster_project"  # the release code, beside its dbt project
+    assert (package / "cohorts/publish.py").read_bytes() == Path(rebuild.__file__).with_name("publish.py").read_bytes()
+    assert (project_dir.parent / "expectations/cohort_release.json").exists()
 
     keys_then.chmod(0o644)
     keys_then.write_bytes(keys_then.read_bytes() + b"x")

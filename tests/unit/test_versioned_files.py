@@ -8,7 +8,6 @@ import polars as pl
 
 from dagster_project.lib.files import (
     adopt_version,
-    point_at,
     sha256_file,
     version_store,
     write_parquet_versioned,
@@ -42,15 +41,29 @@ def test_a_plain_file_is_adopted_as_a_version_not_overwritten(tmp_path):
     assert adopt_version(tmp_path / "absent.parquet") is None
 
 
-def test_each_reference_date_has_its_own_warehouse_and_the_link_names_the_current(tmp_path):
+def test_each_build_has_its_own_folder_and_the_links_name_each_date_s_last_good_build(tmp_path):
+    from dagster_project.warehouse.builds import builds_of, new_build_id, promote
+
     zones = Zones.at(tmp_path / "data")
-    october, november = zones.warehouse_at("2026-10-01"), zones.warehouse_at("2026-11-01")
-    assert october != november and october.parent.name == "2026-10-01"
     assert zones.warehouse_db == zones.warehouse / "warehouse.duckdb"  # nothing built yet
+    october = zones.warehouse_build("2026-10-01", new_build_id("aaaaaaaa-run"))
+    november = zones.warehouse_build("2026-11-01", new_build_id("bbbbbbbb-run"))
+    assert october.parent.parent.name == "2026-10-01" and october.parent.name.endswith("-aaaaaaaa")
     for db in (october, november):
         db.parent.mkdir(parents=True)
-        db.write_text(db.parent.name)
-    point_at(zones.warehouse / "warehouse.duckdb", november)
-    assert zones.warehouse_db == november
-    point_at(zones.warehouse / "warehouse.duckdb", october)  # a backfill moves readers to its date
-    assert zones.warehouse_db == october and november.read_text() == "2026-11-01"
+        db.write_text(db.parent.parent.name)
+        promote(zones, db.parent.parent.name, db)
+    assert zones.warehouse_db == november and zones.warehouse_at("2026-10-01") == october
+    # the same month built again: a new folder; the earlier build is untouched and addressable
+    again = zones.warehouse_build("2026-10-01", new_build_id("cccccccc-run"))
+    assert again != october
+    again.parent.mkdir(parents=True)
+    again.write_text("2026-10-01 again")
+    assert zones.warehouse_at("2026-10-01") == october  # not promoted yet: a failed build moves nothing
+    promote(zones, "2026-10-01", again)
+    assert zones.warehouse_at("2026-10-01") == again and zones.warehouse_db == again
+    assert october.read_text() == "2026-10-01" and builds_of(zones, "2026-10-01") == sorted(
+        [october.parent, again.parent])
+    assert (zones.warehouse / "warehouse.duckdb").is_symlink()  # relative links, moved by rename
+    assert not (zones.warehouse / "warehouse.duckdb").readlink().is_absolute()
+    assert november.read_text() == "2026-11-01"
