@@ -8,6 +8,7 @@ import polars as pl
 
 from dagster_project.lib.files import (
     adopt_version,
+    point_at,
     sha256_file,
     version_store,
     write_parquet_versioned,
@@ -67,3 +68,22 @@ def test_each_build_has_its_own_folder_and_the_links_name_each_date_s_last_good_
     assert (zones.warehouse / "warehouse.duckdb").is_symlink()  # relative links, moved by rename
     assert not (zones.warehouse / "warehouse.duckdb").readlink().is_absolute()
     assert november.read_text() == "2026-11-01"
+
+
+def test_a_date_built_before_build_folders_is_kept_when_it_is_built_again(tmp_path):
+    from dagster_project.warehouse.builds import LEGACY, new_build_id, promote
+
+    zones = Zones.at(tmp_path / "data")
+    plain = zones.warehouse / "2026-10-01" / "warehouse.duckdb"  # the layout of earlier builds
+    plain.parent.mkdir(parents=True)
+    plain.write_text("built before folders")
+    (plain.parent / "build.json").write_text("{}")
+    point_at(zones.warehouse / "warehouse.duckdb", plain)
+    again = zones.warehouse_build("2026-10-01", new_build_id())
+    again.parent.mkdir(parents=True)
+    again.write_text("new")
+    promote(zones, "2026-10-01", again)
+    assert zones.warehouse_at("2026-10-01") == again and zones.warehouse_db == again
+    assert (plain.parent / LEGACY / "warehouse.duckdb").read_text() == "built before folders"
+    assert (plain.parent / LEGACY / "build.json").exists() and not (plain.parent / "build.json").exists()
+
