@@ -68,6 +68,7 @@ class Rebuilt:
     extra: list[str] = field(default_factory=list)     # rebuilt, not in the original
     code_changed: bool = False
     code_restored: bool = False  # published by the recorded package, not today's
+    libraries_changed: dict[str, tuple] = field(default_factory=dict)  # name -> (recorded, now)
 
     @property
     def exact(self) -> bool:
@@ -84,6 +85,10 @@ class Rebuilt:
         elif self.code_changed:
             lines.append("  note: no Python package recorded (published before it was kept) and today's "
                          "differs from the recorded version (git describe); the dbt project was restored")
+        if self.libraries_changed:  # the restored code runs on today's libraries: say which moved
+            moved = ", ".join(f"{k} {a} -> {b}" for k, a, b in
+                              ((k, *v) for k, v in sorted(self.libraries_changed.items())))
+            lines.append(f"  note: libraries differ from the recorded ones ({moved}); bytes may differ for that reason")
         verdict = "byte-for-byte identical" if self.exact else "NOT identical"
         lines.append(f"  {len(self.identical)} of {len(self.identical) + len(self.different) + len(self.missing)}"
                      f" published files identical: {verdict}")
@@ -193,6 +198,14 @@ def _publish_here(data_dir: str, project_ids: list[str]) -> int:
     return 0
 
 
+def library_changes(recorded: dict, now: dict) -> dict[str, tuple]:
+    """Libraries (and Python) whose version differs between the recorded code and this process."""
+    before = {**recorded.get("libraries", {}), "python": recorded.get("python")}
+    after = {**now.get("libraries", {}), "python": now.get("python")}
+    return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
+            if before.get(k) is not None and before.get(k) != after.get(k)}
+
+
 def compare(project_id: str, run_date: str, original: Path, rebuilt: Path, code_changed: bool,
             code_restored: bool = False) -> Rebuilt:
     before = published_files(original)
@@ -231,7 +244,8 @@ def rebuild_releases(zones: Zones, run_date: str, project_ids: list[str] | None,
         used = json.loads(recorded.read_text())
         key = json.dumps([used["warehouse_build"], used["identity"], used.get("code_files")], sort_keys=True)
         groups.setdefault(key, []).append((project_id, used))
-    now = manifest.code_version().get("describe")
+    code_now = manifest.code_version()
+    now = code_now.get("describe")
     results = []
     for n, members in enumerate(groups.values(), start=1):
         scratch = Zones.at(scratch_dir / f"build-{n}" / "data")
@@ -247,9 +261,11 @@ def rebuild_releases(zones: Zones, run_date: str, project_ids: list[str] | None,
                 publish.publish_project(scratch, projects[project_id], run_id="rebuild",
                                         who={"user": "rebuild", "trigger": "rebuild"})
         for project_id, used in members:
-            results.append(compare(project_id, run_date, zones.published / project_id / run_date,
-                                   scratch.published / project_id / run_date,
-                                   used["code"].get("describe") != now, code_restored=restored))
+            result = compare(project_id, run_date, zones.published / project_id / run_date,
+                             scratch.published / project_id / run_date,
+                             used["code"].get("describe") != now, code_restored=restored)
+            result.libraries_changed = library_changes(used["code"], code_now)
+            results.append(result)
     return results
 
 

@@ -6,7 +6,8 @@ Every build writes a folder of its own, never reused:
 its manifest recorded) are two relative links moved, each with one atomic rename:
 `warehouse/<reference_date>/warehouse.duckdb` (that date's last good build: Zones.warehouse_at)
 and `warehouse/warehouse.duckdb` (what readers open: Zones.warehouse_db). A failed build
-leaves both where they were and its folder in place for inspection; rebuilding a date
+leaves both where they were and its folder in place for inspection (a folder without
+build.json is a failed or running build: only a good build records one); rebuilding a date
 (the same month again after a late extract or a seed change) leaves the earlier build of
 that date intact and addressable by its id. A date built before builds had folders (its
 warehouse a plain file where the date's link now goes) is kept in

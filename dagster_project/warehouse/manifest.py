@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import platform
 import shutil
 import subprocess
 from importlib import metadata
@@ -128,7 +129,7 @@ def code_version() -> dict:
         except metadata.PackageNotFoundError:
             libraries[name] = None
     return {"describe": git("describe", "--always", "--dirty", "--tags"), "commit": git("rev-parse", "HEAD"),
-            "libraries": libraries}
+            "python": platform.python_version(), "libraries": libraries}
 
 
 def collect_inputs(zones: Zones, reference_date: str) -> dict:

@@ -72,3 +72,14 @@ def test_restore_lays_out_exactly_the_recorded_versions_and_refuses_a_changed_on
     keys_then.write_bytes(keys_then.read_bytes() + b"x")
     with pytest.raises(rebuild.InputsChanged, match="pseudo_keys"):
         rebuild.restore(zones, used, Zones.at(tmp_path / "scratch-2" / "data"))
+
+
+def test_the_report_names_libraries_that_moved_since_the_release():
+    recorded = {"python": "3.11.9", "libraries": {"duckdb": "1.5.0", "polars": "1.30.0", "dbt-core": None}}
+    now = {"python": "3.11.9", "libraries": {"duckdb": "1.5.1", "polars": "1.30.0", "dbt-core": "1.11.2"}}
+    assert rebuild.library_changes(recorded, now) == {"duckdb": ("1.5.0", "1.5.1")}  # unknown then: not claimed
+    done = rebuild.Rebuilt("flu_vaccination", "2026-10-01", Path("a"), Path("b"), identical=["summary.csv"],
+                           libraries_changed={"duckdb": ("1.5.0", "1.5.1")})
+    assert "duckdb 1.5.0 -> 1.5.1" in done.report() and done.exact
+    assert manifest.code_version()["python"]
+
