@@ -127,3 +127,8 @@ def test_every_past_release_is_rebuilt_byte_for_byte_after_a_new_month_a_relink_
     assert rebuild.main(["--run-date", month, "--data-dir", str(zones.data_dir), "--project", PROJECTS[0],
                          "--scratch", str(tmp_path / "rebuild-2")]) == 2
     assert "contact_details" in capsys.readouterr().err
+    refused = execute_job("rebuild_release", zones=zones, run_config={"ops": {"rebuild_and_compare": {
+        "config": {"run_date": month, "projects": [PROJECTS[0]], "scratch": str(tmp_path / "rebuild-3")}}}})
+    assert not refused.success  # the job fails too, naming the input
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    assert "contact_details" in str(failure.event_specific_data.error)
