@@ -12,6 +12,9 @@ A release date's projects become one outreach plan:
 2. `hold_back`: no new contact within `fatigue_days` of the person's last contact (any
    project, from outreach outcomes): those rows stay in the plan as `held_back_fatigue`.
 3. `choose_channel`, by rule, per person, first that applies:
+   - the person asked the outreach team not to be contacted (outcome `do_not_contact`, any
+     earlier contact): no channel, status `do_not_contact` - a standing preference, honoured
+     by every later plan; `no_calls` / `no_texts` remove that channel only;
    - a contact method the person requires (Accessible Information Standard, SCCI1605:
      936721000000107 |Requires contact by letter|, 795661000000104 |... by telephone|,
      936701000000103 |... by short message service text message|), where possible;
@@ -52,6 +55,7 @@ CHANNELS = ("phone", "sms", "letter")
 # AIS information format -> what the mail-merge prints
 LETTER_FORMATS = {"large_print": "large print (at least 20 point sans serif)", "easy_read": "Easyread"}
 SCHEDULED, CARRIED, FATIGUE, NO_ROUTE = "scheduled", "carried_over", "held_back_fatigue", "no_contact_route"
+DO_NOT_CONTACT = "do_not_contact"
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,8 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     optionally required_contact_method (letter / telephone / sms / null),
     bsl_interpreter_needed (bool) and information_format (large_print / easy_read / null),
     phone_failed (the number was reported wrong), phone_unanswered (the last call was not
-    answered), n_projects and preferred (list: the top project's channels in registry
+    answered), do_not_contact / no_calls / no_texts (the person asked the outreach team not
+    to be contacted at all / by phone / by text: outreach outcomes), n_projects and preferred (list: the top project's channels in registry
     order; null = phone, sms, letter)."""
     kind = phone_kind(pl.col("phone"))
     failed = pl.col("phone_failed").fill_null(False)
@@ -143,11 +148,15 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
         else pl.lit(False)
     required = pl.col("required_contact_method") if "required_contact_method" in plan.columns \
         else pl.lit(None, pl.String)
+    def flag(name: str) -> pl.Expr:
+        return pl.col(name).fill_null(False) if name in plan.columns else pl.lit(False)
+
+    dnc = flag("do_not_contact")
     can = {
         # a Deaf BSL user is not phoned (a voice call without an interpreter is not accessible)
-        "phone": kind.is_not_null() & ~failed & ~unanswered & ~bsl,
+        "phone": kind.is_not_null() & ~failed & ~unanswered & ~bsl & ~flag("no_calls"),
         # an English text is not accessible to someone who needs an interpreter
-        "sms": (kind == "mobile") & ~failed & ~interpreter,
+        "sms": (kind == "mobile") & ~failed & ~interpreter & ~flag("no_texts"),
         "letter": pl.col("address_line").is_not_null() & pl.col("postcode").is_not_null(),
     }
     preferred = pl.col("preferred") if "preferred" in plan.columns else pl.lit(None, pl.List(pl.String))
@@ -169,8 +178,10 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
                           f"project's choice {i + 1}: {ch}"))
     for ch in CHANNELS:
         rules.append((can[ch], ch, f"only {ch} is possible"))
-    channel, reason = pl.when(rules[0][0]).then(pl.lit(rules[0][1])), pl.when(rules[0][0]).then(pl.lit(rules[0][2]))
-    for cond, ch, why in rules[1:]:
+    # asked not to be contacted: no channel at all, whatever else is possible
+    channel = pl.when(dnc).then(pl.lit(None, pl.String))
+    reason = pl.when(dnc).then(pl.lit("asked not to be contacted (outreach outcome)"))
+    for cond, ch, why in rules:
         channel, reason = channel.when(cond).then(pl.lit(ch)), reason.when(cond).then(pl.lit(why))
     fmt = pl.col("information_format") if "information_format" in plan.columns else pl.lit(None, pl.String)
     return plan.with_columns(channel.otherwise(pl.lit(None, pl.String)).alias("channel"),
@@ -200,7 +211,9 @@ def schedule(plan: pl.DataFrame, capacity: dict[str, int], days: list[dt.date]) 
                             schema={"_day": pl.Int64, "worklist_date": pl.Date})
     out = ordered.with_columns(pl.when(cap > 0).then(pl.col("_slot") // cap).cast(pl.Int64).alias("_day")) \
         .join(calendar, on="_day", how="left", maintain_order="left")
-    status = (pl.when(pl.col("recently_contacted").fill_null(False)).then(pl.lit(FATIGUE))
+    dnc = pl.col("do_not_contact").fill_null(False) if "do_not_contact" in plan.columns else pl.lit(False)
+    status = (pl.when(dnc).then(pl.lit(DO_NOT_CONTACT))
+              .when(pl.col("recently_contacted").fill_null(False)).then(pl.lit(FATIGUE))
               .when(pl.col("channel").is_null()).then(pl.lit(NO_ROUTE))
               .when(pl.col("worklist_date").is_not_null()).then(pl.lit(SCHEDULED))
               .otherwise(pl.lit(CARRIED)))

@@ -4,7 +4,8 @@ practice, dated worklists within capacity (files, gates, audit; logic in `plan`)
 `published/outreach/<run_date>/`:
 - `plan.parquet` (pseudonymised): one row per person - practice, projects, need rank,
   channel and why, interpreter needed, worklist date, status (scheduled, carried_over,
-  held_back_fatigue, no_contact_route);
+  held_back_fatigue, no_contact_route, do_not_contact: the person asked the outreach team
+  not to be contacted - outcome `do_not_contact` of any earlier contact);
 - `summary.csv`: people per channel and status (counts 1-7 suppressed);
 - `direct_care/<practice_code>/` for practices with `direct_care_approved = Y` only, from the
   identity zone: `calls.csv` (worklist date, priority, NHS number, name, date of birth,
@@ -94,7 +95,8 @@ def previous_carried(zones: Zones, run_date: str) -> pl.DataFrame:
 
 
 def warehouse_facts(warehouse: Path, run_date: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(contact history per person: last_contact_date, phone_failed, phone_unanswered;
+    """(contact history per person: last_contact_date, phone_failed, phone_unanswered,
+    do_not_contact, no_calls, no_texts;
     contact needs per person: NEEDS) from the pseudonymised warehouse."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -106,11 +108,17 @@ def warehouse_facts(warehouse: Path, run_date: str) -> tuple[pl.DataFrame, pl.Da
                        coalesce(arg_max(outcome, contact_date) filter (where channel = 'phone') = 'wrong_number', false)
                            as phone_failed,
                        coalesce(arg_max(outcome, contact_date) filter (where channel = 'phone') = 'not_reached', false)
-                           as phone_unanswered
+                           as phone_unanswered,
+                       -- standing preferences told to the outreach team: every later plan honours them
+                       bool_or(outcome = 'do_not_contact') as do_not_contact,
+                       bool_or(outcome = 'no_calls') as no_calls,
+                       bool_or(outcome = 'no_texts') as no_texts
                 from staging.stg_outreach__outcomes where contact_date <= ? group by pseudo_id""", [run_date]).pl()
         else:
             history = pl.DataFrame(schema={"pseudo_id": pl.String, "last_contact_date": pl.Date,
-                                           "phone_failed": pl.Boolean, "phone_unanswered": pl.Boolean})
+                                           "phone_failed": pl.Boolean, "phone_unanswered": pl.Boolean,
+                                           "do_not_contact": pl.Boolean, "no_calls": pl.Boolean,
+                                           "no_texts": pl.Boolean})
         needs = (con.sql(f"select {', '.join(NEEDS)} from marts.mart_outreach_contact_needs").pl()
                  if "marts.mart_outreach_contact_needs" in tables
                  else pl.DataFrame(schema=NEEDS))

@@ -11,6 +11,11 @@ channel, outcome). This simulator stands in for them, deterministically (seeded)
   not_reached and wrong_number, at plausible rates, with lower acceptance in deprived areas
   (IMD quintile 1 accepts about 0.7 times as often as quintile 5; the difference goes
   unreached);
+- some people tell the team not to contact them again (returned as `do_not_contact`, or
+  `no_calls` / `no_texts` for one channel), per person and contact at `STANDING_REFUSAL`
+  rates. These rates are ASSUMPTIONS: no published rate at which people contacted by NHS
+  recall teams ask not to be contacted again was found; they are set well below the
+  declines (14%) so that the standing preference stays a minority of them;
 - the channel is the one the release assigned the person (`channel` column of the
   release's outreach plan when present), else one of the project's channels;
 - it writes `landing/outreach/<extract_date>/outcomes.csv` (never overwrites a delivery).
@@ -51,14 +56,22 @@ from dagster_project.lib.zones import Zones
 OUTCOMES = ("accepted", "reached", "declined", "not_reached", "wrong_number")
 BASE_RATES = np.array([0.38, 0.10, 0.14, 0.28, 0.10])
 # what the outreach team returns (the landing contract's outcome values)
-RETURNED = ("booked", "referred", "reached", "declined", "not_reached", "wrong_number")
+RETURNED = ("booked", "referred", "reached", "declined", "not_reached", "wrong_number",
+            "do_not_contact", "no_calls", "no_texts")
+# per channel, the share of contacts after which the person asks not to be contacted again
+# (at all, or by that channel): ASSUMPTIONS, see the module docstring. A call can end in
+# either; a text can be answered STOP (no more texts) or with a request to stop all contact;
+# a letter only by a written request to stop all contact.
+STANDING_REFUSAL = {"phone": {"do_not_contact": 0.02, "no_calls": 0.01},
+                    "sms": {"no_texts": 0.01, "do_not_contact": 0.002},
+                    "letter": {"do_not_contact": 0.003}}
 # "accepted" is returned as what it means for the project: a booking or a referral
 REFERRAL_PROJECTS = frozenset({"talking_therapies", "dpp"})
 DEPRIVATION_ACCEPT_RATIO = 0.7  # acceptance in IMD quintile 1 relative to quintile 5
 COLUMNS = ["project", "pseudo_id", "practice_code", "contact_date", "channel", "outcome"]
 # per channel: (control, reminded) share immunised, Cochrane CD003941.pub3 summary of findings
 CONTACT_EFFECT = {"phone": (0.164, 0.287), "letter": (0.320, 0.412), "sms": (0.161, 0.208)}
-NO_EFFECT_AFTER = ("declined", "wrong_number")
+NO_EFFECT_AFTER = ("declined", "wrong_number", "do_not_contact", "no_calls", "no_texts")
 EFFECT_DELAY_DAYS = 21  # the appointment or referral within three weeks of the contact
 # what a project's uptake is coded as: (cluster, term include, term exclude) of the code lists
 UPTAKE_CODES = {
@@ -217,7 +230,7 @@ def simulate(cohort: pl.DataFrame, imd: pl.DataFrame, run_date: dt.date, extract
     frame = frame.with_columns(pl.Series("channel", channel, dtype=pl.String), pl.Series("outcome", outcome),
                                pl.Series("contact_date", [(run_date + dt.timedelta(days=int(d))).isoformat()
                                                           for d in days]))
-    return _returned(frame)
+    return _returned(standing_refusals(frame, rng))
 
 
 def simulate_plan(cohort: pl.DataFrame, plan: pl.DataFrame, imd: pl.DataFrame, end: dt.date,
@@ -235,8 +248,33 @@ def simulate_plan(cohort: pl.DataFrame, plan: pl.DataFrame, imd: pl.DataFrame, e
     p = outcome_probabilities(frame["imd_quintile"].cast(pl.Float64).fill_null(float("nan")).to_numpy())
     u = rng.random(frame.height)[:, None]
     outcome = np.array(OUTCOMES)[(u > p.cumsum(axis=1)).sum(axis=1).clip(0, len(OUTCOMES) - 1)]
-    return _returned(frame.with_columns(pl.Series("outcome", outcome),
-                                        pl.col("worklist_date").cast(pl.String).alias("contact_date")))
+    frame = frame.with_columns(pl.Series("outcome", outcome),
+                               pl.col("worklist_date").cast(pl.String).alias("contact_date"))
+    return _returned(standing_refusals(frame, rng))
+
+
+def standing_refusals(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Replace the outcome of some contacts (one draw per person and contact date, the same
+    for every project of that conversation) by a request not to be contacted again, at the
+    per-channel `STANDING_REFUSAL` rates; an acceptance is kept (who books does not also ask
+    to be left alone)."""
+    if frame.height == 0:
+        return frame
+    contacts = frame.select("pseudo_id", "contact_date", "channel").unique().sort("pseudo_id", "contact_date", "channel")
+    u = rng.random(contacts.height)
+    asked = np.full(contacts.height, None, dtype=object)
+    channels = contacts["channel"].to_numpy()
+    for ch, rates in STANDING_REFUSAL.items():
+        lo = 0.0
+        for outcome, rate in rates.items():
+            hit = (channels == ch) & (u >= lo) & (u < lo + rate)
+            asked[hit] = outcome
+            lo += rate
+    contacts = contacts.with_columns(pl.Series("_asked", asked.tolist(), dtype=pl.String))
+    return (frame.join(contacts, on=["pseudo_id", "contact_date", "channel"], how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("_asked").is_not_null() & (pl.col("outcome") != "accepted"))
+                          .then(pl.col("_asked")).otherwise(pl.col("outcome")).alias("outcome"))
+            .drop("_asked"))
 
 
 def _returned(frame: pl.DataFrame) -> pl.DataFrame:

@@ -360,3 +360,71 @@ def test_the_newest_month_waits_for_last_months_outreach(tmp_path):
     done.mkdir(parents=True)
     (done / raw_zone.PARTITION_FILE).write_bytes(b"")
     assert loop.held_back(zones) is None  # M already ingested: too late to record an effect
+
+
+def test_asked_not_to_be_contacted_is_a_standing_preference_every_later_plan_honours(tmp_path):
+    """Hand-made people and outreach outcomes in a warehouse: 'do_not_contact' told on one
+    call (even months ago, even followed by a later contact for another project) keeps the
+    person off every later plan; 'no_calls' / 'no_texts' only remove that channel."""
+    import duckdb
+
+    from dagster_project.outreach import release as R
+
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema staging")
+    con.execute("""create table staging.stg_outreach__outcomes as select * from (values
+        ('flu_vaccination', 'dnc', date '2026-03-02', 'phone', 'do_not_contact'),
+        ('bp_checks', 'dnc', date '2026-05-02', 'letter', 'not_reached'),
+        ('flu_vaccination', 'nocalls', date '2026-03-02', 'phone', 'no_calls'),
+        ('flu_vaccination', 'notexts', date '2026-03-02', 'sms', 'no_texts'),
+        ('flu_vaccination', 'later', date '2026-12-01', 'phone', 'do_not_contact'),
+        ('flu_vaccination', 'fine', date '2026-03-02', 'phone', 'declined'))
+        as t(project, pseudo_id, contact_date, channel, outcome)""")
+    con.close()
+    history, _ = R.warehouse_facts(db, "2026-11-01")
+    ids = ["dnc", "nocalls", "notexts", "later", "fine"]
+    mobile = "07700 900001"
+    people = (_people(pseudo_id=ids, phone=[mobile] * 5, address_line=["1 Mill Road"] * 5, postcode=["NR1 1AA"] * 5,
+                      preferred=[["phone", "sms", "letter"], ["phone", "sms", "letter"], ["sms", "phone", "letter"],
+                                 ["phone", "sms", "letter"], ["phone", "sms", "letter"]])
+              .drop("phone_failed").join(history, on="pseudo_id", how="left"))
+    facts = dict(zip(history["pseudo_id"], history["do_not_contact"]))
+    assert facts["dnc"] is True and "later" not in facts  # outcomes after the run date are not known yet
+    got = P.choose_channel(people)
+    assert got["channel"].to_list() == [None, "sms", "phone", "phone", "phone"]
+    assert got["channel_reason"][0] == "asked not to be contacted (outreach outcome)"
+    planned = P.schedule(got.with_columns(need_rank=pl.int_range(pl.len()) + 1, recently_contacted=pl.lit(False)),
+                         {"phone": 10, "sms": 10, "letter": 10}, [dt.date(2026, 11, 2)])
+    status = dict(zip(planned["pseudo_id"], planned["status"]))
+    assert status["dnc"] == P.DO_NOT_CONTACT and planned.filter(pl.col("pseudo_id") == "dnc")["worklist_date"][0] is None
+    assert {status[i] for i in ids[1:]} == {P.SCHEDULED}
+
+
+def test_simulated_team_records_standing_refusals_at_the_stated_rates():
+    """The simulated outcomes produce do_not_contact / no_calls / no_texts at the per-channel
+    STANDING_REFUSAL rates, one draw per conversation (every project of a person agrees),
+    never instead of an acceptance."""
+    import numpy as np
+
+    from dagster_project.synthetic import outreach as S
+
+    n = 30000
+    frame = pl.DataFrame({"project": "flu_vaccination", "pseudo_id": [f"p{i}" for i in range(n)],
+                          "practice_code": "A1", "contact_date": "2026-10-05",
+                          "channel": (["phone", "sms", "letter"] * n)[:n],
+                          "outcome": (["declined"] * 9 + ["accepted"])[:10] * (n // 10)})
+    both = pl.concat([frame, frame.with_columns(pl.lit("covid_vaccination").alias("project"))])
+    got = S.standing_refusals(both, np.random.default_rng(1))
+    per_person = got.group_by("pseudo_id").agg(pl.col("outcome").n_unique().alias("k"))
+    assert per_person["k"].max() == 1  # the same answer for both projects of the conversation
+    assert got.filter(pl.col("outcome").is_in(["do_not_contact", "no_calls", "no_texts"]))[
+        "pseudo_id"].is_in(frame.filter(pl.col("outcome") == "accepted")["pseudo_id"]).sum() == 0
+    first = got.filter(pl.col("project") == "flu_vaccination")
+    for channel, rates in S.STANDING_REFUSAL.items():
+        sent = first.filter(pl.col("channel") == channel)
+        for outcome, rate in rates.items():
+            share = (sent["outcome"] == outcome).sum() / sent.height
+            assert abs(share - 0.9 * rate) < 0.004, (channel, outcome, share)
+    assert set(first.filter(pl.col("channel") == "letter")["outcome"]) <= {"declined", "accepted", "do_not_contact"}
+    assert set(S.RETURNED) >= {"do_not_contact", "no_calls", "no_texts"}

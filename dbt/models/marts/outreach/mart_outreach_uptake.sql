@@ -15,7 +15,8 @@ contacted as (
         min(contact_date) as first_contact_date,
         arg_max(outcome, contact_date) as latest_outcome,
         bool_or(outcome in ('accepted', 'booked', 'referred')) as has_accepted,
-        bool_or(outcome = 'declined') as has_declined
+        -- asking not to be contacted (at all, by phone, by text) is a refusal too
+        bool_or(outcome in ('declined', 'do_not_contact', 'no_calls', 'no_texts')) as has_declined
     from outcomes
     group by project, pseudo_id
 ),
