@@ -23,6 +23,10 @@ A release date's projects become one outreach plan:
    - interpreter needed (SNOMED CT 315594003 |Interpreter needed| recorded) -> a phone call
      with an interpreter when a number is usable, else a letter (an English text message
      is not accessible to them);
+   - a main spoken language other than English recorded (e.g. 315579002 |Main spoken
+     language Polish|) without an interpreter record: the same - a call with an interpreter
+     of that language, else a letter, the language on the row (the record does not say how
+     well the person speaks English, so the team is told rather than left to find out);
    - several reasons and a usable number -> phone (one conversation settles them);
    - the top project's channels in registry order (projects.yaml `channels`), each only
      where possible: phone = a dialable UK number not reported wrong and whose last call
@@ -130,8 +134,9 @@ def hold_back(plan: pl.DataFrame, last_contacts: pl.DataFrame, run_date: str, fa
 
 # --------------------------------------------------------------------------- 3. channel
 def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
-    """Adds channel (phone / sms / letter / null), channel_reason, interpreter_needed,
-    bsl_interpreter_needed and letter_format.
+    """Adds channel (phone / sms / letter / null), channel_reason, interpreter_needed (an
+    interpreter record or a main language other than English), language (the main spoken
+    language when not English), bsl_interpreter_needed and letter_format.
 
     plan needs: phone, address_line, postcode, interpreter_needed (bool, may be null),
     optionally required_contact_method (letter / telephone / sms / null),
@@ -143,7 +148,10 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     kind = phone_kind(pl.col("phone"))
     failed = pl.col("phone_failed").fill_null(False)
     unanswered = pl.col("phone_unanswered").fill_null(False) if "phone_unanswered" in plan.columns else pl.lit(False)
-    interpreter = pl.col("interpreter_needed").fill_null(False)
+    coded_interpreter = pl.col("interpreter_needed").fill_null(False)
+    language = pl.col("main_language") if "main_language" in plan.columns else pl.lit(None, pl.String)
+    other_language = (language.is_not_null() & (language != "English")).fill_null(False)
+    interpreter = coded_interpreter | other_language
     bsl = pl.col("bsl_interpreter_needed").fill_null(False) if "bsl_interpreter_needed" in plan.columns \
         else pl.lit(False)
     required = pl.col("required_contact_method") if "required_contact_method" in plan.columns \
@@ -168,8 +176,10 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
         ((required == "sms") & can["sms"], "sms", "requires contact by text message (AIS)"),
         (bsl & can["sms"], "sms", "BSL interpreter needed: text message, not a voice call"),
         (bsl & can["letter"], "letter", "BSL interpreter needed, no mobile: letter"),
-        (interpreter & can["phone"], "phone", "interpreter needed: call with an interpreter"),
-        (interpreter & can["letter"], "letter", "interpreter needed, no usable number: letter"),
+        (coded_interpreter & can["phone"], "phone", "interpreter needed: call with an interpreter"),
+        (coded_interpreter & can["letter"], "letter", "interpreter needed, no usable number: letter"),
+        (other_language & can["phone"], "phone", "main spoken language not English: call with an interpreter"),
+        (other_language & can["letter"], "letter", "main spoken language not English, no usable number: letter"),
         (several & can["phone"], "phone", "several reasons: one call settles them"),
     ]
     for i in range(len(CHANNELS)):
@@ -186,7 +196,9 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     fmt = pl.col("information_format") if "information_format" in plan.columns else pl.lit(None, pl.String)
     return plan.with_columns(channel.otherwise(pl.lit(None, pl.String)).alias("channel"),
                              reason.otherwise(pl.lit("no usable phone number or address")).alias("channel_reason"),
-                             interpreter.alias("interpreter_needed"), bsl.alias("bsl_interpreter_needed"),
+                             interpreter.alias("interpreter_needed"),
+                             pl.when(other_language).then(language).otherwise(pl.lit(None, pl.String)).alias("language"),
+                             bsl.alias("bsl_interpreter_needed"),
                              fmt.replace_strict(LETTER_FORMATS, default=None, return_dtype=pl.String)
                              .alias("letter_format"))
 

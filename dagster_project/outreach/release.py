@@ -9,9 +9,9 @@ practice, dated worklists within capacity (files, gates, audit; logic in `plan`)
 - `summary.csv`: people per channel and status (counts 1-7 suppressed);
 - `direct_care/<practice_code>/` for practices with `direct_care_approved = Y` only, from the
   identity zone: `calls.csv` (worklist date, priority, NHS number, name, date of birth,
-  phone, reasons in plain words, interpreter), `sms.csv` (send date, mobile, first name,
+  phone, reasons in plain words, interpreter: which language when recorded), `sms.csv` (send date, mobile, first name,
   template id), `letters.csv` (send date, name, address line, postcode, reasons, format:
-  standard / large print / Easyread) and the
+  standard / large print / Easyread, language when not English) and the
   practice's data-quality return `dq_return.csv` (see `dq_returns`).
 
 Written to a staging folder, gated (no identifier in the pseudonymised files, one channel
@@ -42,13 +42,13 @@ from dagster_project.outreach import plan as P
 
 FOLDER = "outreach"
 PLAN_COLUMNS = ["pseudo_id", "practice_code", "top_project", "projects", "n_projects", "need_rank", "carried_over",
-                "channel", "channel_reason", "interpreter_needed", "bsl_interpreter_needed", "letter_format",
+                "channel", "channel_reason", "interpreter_needed", "language", "bsl_interpreter_needed", "letter_format",
                 "worklist_date", "status", "verify_identity"]
 
 
 # what the plan reads of a person's coded communication needs (mart_outreach_contact_needs)
-NEEDS = {"pseudo_id": pl.String, "interpreter_needed": pl.Boolean, "required_contact_method": pl.String,
-         "bsl_interpreter_needed": pl.Boolean, "information_format": pl.String}
+NEEDS = {"pseudo_id": pl.String, "interpreter_needed": pl.Boolean, "main_language": pl.String,
+         "required_contact_method": pl.String, "bsl_interpreter_needed": pl.Boolean, "information_format": pl.String}
 
 
 @dataclass
@@ -170,7 +170,11 @@ def channel_files(plan: pl.DataFrame, config: P.OutreachConfig) -> dict[str, pl.
     calls = scheduled.filter(pl.col("channel") == "phone").select(
         "practice_code", "worklist_date", "priority", "nhs_number", "name",
         "date_of_birth", "phone", "reasons",
-        pl.when(pl.col("interpreter_needed")).then(pl.lit("interpreter needed")).otherwise(pl.lit("")).alias("interpreter"),
+        # which interpreter to book: the main spoken language when recorded
+        pl.when(pl.col("interpreter_needed") & pl.col("language").is_not_null())
+        .then(pl.concat_str(pl.col("language"), pl.lit(" interpreter")))
+        .when(pl.col("interpreter_needed")).then(pl.lit("interpreter needed (language not recorded)"))
+        .otherwise(pl.lit("")).alias("interpreter"),
         pl.when(pl.col("verify_identity")).then(pl.lit("VERIFY IDENTITY before discussing care"))
         .otherwise(pl.lit("")).alias("verify_identity"))
     sms = scheduled.filter(pl.col("channel") == "sms").select(
@@ -179,7 +183,9 @@ def channel_files(plan: pl.DataFrame, config: P.OutreachConfig) -> dict[str, pl.
         pl.col("top_project").replace_strict(config.sms_templates, default=config.default_sms_template).alias("template_id"))
     letters = scheduled.filter(pl.col("channel") == "letter").select(
         "practice_code", pl.col("worklist_date").alias("send_date"), "name", "address_line", "postcode", "reasons",
-        pl.col("letter_format").fill_null("standard").alias("format"))
+        pl.col("letter_format").fill_null("standard").alias("format"),
+        # main spoken language when not English: the letter goes out in (or with) that language
+        pl.col("language").fill_null("").alias("language"))
     return {"calls": calls, "sms": sms, "letters": letters}
 
 

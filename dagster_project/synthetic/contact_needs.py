@@ -8,8 +8,27 @@
     315594003 |Interpreter needed (finding)|  - about 1% overall in Norfolk, far commoner
         among people recorded as White - any other White background (Norfolk's Polish,
         Lithuanian, Portuguese and Latvian communities) and other non-British groups;
-    315570003 |Main spoken language English (finding)| - recorded for about a third of
-        people, as practices do at registration.
+    Main spoken language (315570003 |Main spoken language English| and 18 other concepts,
+        ids from the seed outreach_contact_codes, source cited there): whether a person's
+        main language is not English depends on the ethnic group - White - any other White
+        background 60%: the speakers of EU languages other than English in England, Census
+        2021 TS024 (Polish 590,983, Romanian 465,933, Portuguese 221,076, Spanish 211,997,
+        Italian 157,643, Lithuanian 117,876, Bulgarian 108,942, Hungarian 85,204, Greek 75,261,
+        Latvian 37,871, ...: about 2.2 million) over the Other White population (6.2% of 59.6
+        million in England and Wales, 2021, GOV.UK Ethnicity facts and figures) - a derived
+        figure; Asian groups 32% (2011 Census: South Asian main languages 2.4% of residents,
+        Asian groups 7.5%); Black, Arab and other groups 15% (African main languages 0.5%
+        against Black groups 3.3%, 2011; group shares from Ethnicity facts and figures); Mixed 2%,
+        White British and Irish 0.2% - the last two are ASSUMPTIONS. Everyone who needs an
+        interpreter has a main language other than English. The language is drawn from the
+        group's languages weighted by their England speakers (Census 2021 TS024 for the
+        European languages; ONS 2021 bulletin Panjabi 291,000 and Urdu 270,000; 2011 Census
+        Bengali 221,000, Gujarati 213,000, Arabic 159,000, French 147,000; Mandarin and
+        Cantonese half each of the Chinese group - an assumption). With Norfolk's ethnic mix
+        this gives about 3-4% of people a main language other than English (England 2021:
+        9.2%; Norfolk is less diverse, no Norfolk figure per language is used). A main
+        language is recorded for about a third of people, as practices do at registration,
+        and always for those who need an interpreter.
   Accessible Information Standard (SCCI1605) needs, concept ids from NHS England's
   Reasonable Adjustment flag value set (see dbt seed outreach_contact_codes for the source):
     204331000000107 |British Sign Language interpreter needed| - 0.13% of people: the British
@@ -26,8 +45,8 @@
         telephone / short message service text message| - no published rate of recording
         was found: assumed 1% of adults for letter (2% of 75+), 0.5% for telephone, 0.5% for
         text message (adults under 65).
-  Main spoken languages other than English and "do not contact" dissent are not generated:
-  no public source of their concept ids was found, and no code is invented.
+  GP-recorded "do not contact by SMS / telephone" dissent is not generated: no public source
+  of its concept ids was found, and no code is invented.
 """
 
 from __future__ import annotations
@@ -45,7 +64,26 @@ STREETS = np.array(["Church Lane", "Station Road", "Mill Road", "The Street", "N
 INTERPRETER_RATE_BY_GROUP = {"White - Any other White background": 0.18, "White - Irish": 0.0,
                              "White - British": 0.001}
 INTERPRETER_RATE_OTHER = 0.05
-ENGLISH_RECORDED_RATE = 0.33
+ENGLISH_RECORDED_RATE = 0.33  # share of people with a main spoken language recorded
+# main spoken language concept ids (seed outreach_contact_codes) and England speakers
+LANGUAGE_CODES = {"Polish": "315579002", "Romanian": "698678003", "Portuguese": "315580004",
+                  "Spanish": "315584008", "Italian": "407642001", "Lithuanian": "407656004",
+                  "Bulgarian": "699945003", "Hungarian": "698900008", "Greek": "407652002",
+                  "Latvian": "698909009", "Punjabi": "315581000", "Urdu": "315588006", "Bengali": "315567002",
+                  "Gujerati": "315572006", "Mandarin": "315578005", "Cantonese": "315568007",
+                  "Arabic": "315566006", "French": "315571004"}
+EUROPEAN = {"Polish": 590_983, "Romanian": 465_933, "Portuguese": 221_076, "Spanish": 211_997, "Italian": 157_643,
+            "Lithuanian": 117_876, "Bulgarian": 108_942, "Hungarian": 85_204, "Greek": 75_261, "Latvian": 37_871}
+SOUTH_ASIAN = {"Punjabi": 291_000, "Urdu": 270_000, "Bengali": 221_000, "Gujerati": 213_000}
+CHINESE = {"Mandarin": 1, "Cantonese": 1}
+OTHER = {"Arabic": 159_000, "French": 147_000, "Portuguese": 221_076}
+# (share whose main language is not English, language weights) by 16-group ethnicity prefix
+MAIN_LANGUAGE_BY_GROUP = (("White - Any other White background", 0.60, EUROPEAN),
+                          ("White", 0.002, EUROPEAN),
+                          ("Other Ethnic Groups - Chinese", 0.32, CHINESE),
+                          ("Asian", 0.32, SOUTH_ASIAN),
+                          ("Mixed", 0.02, OTHER),
+                          ("", 0.15, OTHER))  # Black, Arab and other groups
 BSL_INTERPRETER_NEEDED = "204331000000107"
 BSL_RATE = 0.0013
 LARGE_PRINT = ("957331000000109", "957351000000102", "957371000000106")  # at least 20 / 24 / 28 point
@@ -80,8 +118,11 @@ def contact_need_events(people: pl.DataFrame, end_day: int, rng: np.random.Gener
     alive_start = people["dob"].to_numpy().astype(np.int64)
     last = np.minimum(people["dod"].fill_null(end_day).to_numpy(), end_day).astype(np.int64)
     interpreter = (rng.random(n) < rate) & adult
-    english = (rng.random(n) < ENGLISH_RECORDED_RATE) & ~interpreter
-    coded = [(INTERPRETER_NEEDED, interpreter), (MAIN_LANGUAGE_ENGLISH, english), *ais_needs(people, rng)]
+    language = main_languages(group, interpreter, rng)
+    recorded = interpreter | (rng.random(n) < ENGLISH_RECORDED_RATE)
+    coded = [(INTERPRETER_NEEDED, interpreter), (MAIN_LANGUAGE_ENGLISH, recorded & (language == "English")),
+             *[(code, recorded & (language == name)) for name, code in LANGUAGE_CODES.items()],
+             *ais_needs(people, rng)]
     frames = []
     for code, who in coded:
         idx = np.flatnonzero(who)
@@ -92,6 +133,24 @@ def contact_need_events(people: pl.DataFrame, end_day: int, rng: np.random.Gener
                                     "value": pl.Series([None] * idx.size, dtype=pl.Float64),
                                     "unit": pl.Series([None] * idx.size, dtype=pl.String)}))
     return pl.concat(frames)
+
+
+def main_languages(group: list[str | None], interpreter: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each person's main spoken language ("English" or a key of LANGUAGE_CODES), by
+    ethnic group at the MAIN_LANGUAGE_BY_GROUP rates; a person who needs an interpreter
+    always has another main language."""
+    n = len(group)
+    out = np.full(n, "English", dtype=object)
+    u = rng.random(n)
+    pick = rng.random(n)
+    for i, g in enumerate(group):
+        g = g or "White - British"
+        share, weights = next((s, w) for prefix, s, w in MAIN_LANGUAGE_BY_GROUP if g.startswith(prefix))
+        if interpreter[i] or u[i] < share:
+            names = list(weights)
+            cum = np.cumsum([weights[k] for k in names]) / sum(weights.values())
+            out[i] = names[min(int(np.searchsorted(cum, pick[i], side="right")), len(names) - 1)]
+    return out
 
 
 def ais_needs(people: pl.DataFrame, rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:

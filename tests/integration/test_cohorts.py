@@ -354,7 +354,9 @@ def test_outreach_plan_one_conversation_channel_files_worklists_and_dq_returns(p
     assert calls.columns[:8] == ["worklist_date", "priority", "nhs_number", "name", "date_of_birth", "phone",
                                  "reasons", "interpreter"]
     assert sms.columns == ["send_date", "mobile", "first_name", "template_id"]
-    assert letters.columns == ["send_date", "name", "address_line", "postcode", "reasons", "format"]
+    assert letters.columns == ["send_date", "name", "address_line", "postcode", "reasons", "format", "language"]
+    # main spoken languages other than English recorded in the synthetic GP record reach the plan
+    assert plan["language"].drop_nulls().len() > 0 and "English" not in set(plan["language"].drop_nulls())
     assert sms["mobile"].str.replace_all(" ", "").str.starts_with("07").all()
     assert letters["address_line"].null_count() == 0 and letters["postcode"].null_count() == 0
     scheduled_here = plan.filter((pl.col("status") == P.SCHEDULED) & pl.col("practice_code").is_in(out.practices))

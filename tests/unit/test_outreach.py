@@ -114,6 +114,33 @@ def test_channel_by_rule_honours_interpreter_need_and_failed_numbers():
     assert got["channel_reason"][7] == "interpreter needed, no usable number: letter"
 
 
+def test_main_spoken_language_other_than_english_means_an_interpreter_of_that_language():
+    """Hand-made people with a recorded main spoken language: Polish without an interpreter
+    record -> a call with a Polish interpreter, never an English text; Romanian with no
+    usable number -> a letter noting Romanian; English -> the project's choice (a text);
+    an interpreter record without a language -> a call, language unknown."""
+    mobile = "07700 900001"
+    people = _people(phone=[mobile, None, mobile, mobile], address_line=["1 Mill Road"] * 4,
+                     postcode=["NR1 1AA"] * 4, interpreter_needed=[False, False, False, True],
+                     main_language=["Polish", "Romanian", "English", None],
+                     preferred=[["sms", "phone", "letter"]] * 4)
+    got = P.choose_channel(people)
+    assert got["channel"].to_list() == ["phone", "letter", "sms", "phone"]
+    assert got["channel_reason"][0] == "main spoken language not English: call with an interpreter"
+    assert got["language"].to_list() == ["Polish", "Romanian", None, None]
+    assert got["interpreter_needed"].to_list() == [True, True, False, True]
+    from dagster_project.outreach.release import channel_files
+
+    planned = got.with_columns(status=pl.lit(P.SCHEDULED), worklist_date=pl.lit(dt.date(2026, 11, 2)),
+                               need_rank=pl.int_range(pl.len()) + 1, practice_code=pl.lit("A1"),
+                               top_project=pl.lit("flu_vaccination"), nhs_number=pl.lit(None, pl.String),
+                               name=pl.lit("X"), given_name=pl.lit("x"), date_of_birth=pl.lit("1950-01-01"),
+                               reasons=pl.lit("Flu"), verify_identity=pl.lit(False))
+    files = channel_files(planned, P.load_config())
+    assert files["calls"]["interpreter"].to_list() == ["Polish interpreter", "interpreter needed (language not recorded)"]
+    assert files["letters"]["language"].to_list() == ["Romanian"]
+
+
 def test_channel_honours_accessible_information_standard_needs():
     """Hand-made people, one per AIS need (concept ids from the seed, not invented)."""
     codes = pl.read_csv(Path(__file__).parents[2] / "dbt/seeds/outreach/outreach_contact_codes.csv",
