@@ -613,7 +613,7 @@ def _programme_codes(ev: EventBuilder, people: pl.DataFrame, codes: pl.DataFrame
 def _medications(flags: dict[str, np.ndarray], codes: pl.DataFrame, dob: np.ndarray,
                  ref: np.ndarray, end_day: int, rng: np.random.Generator) -> pl.DataFrame:
     """Repeat issues over the last two years: inhalers for asthma (and repeated oral
-    steroids for some asthmatics), immunosuppressants."""
+    steroids for some asthmatics), immunosuppressants; benzodiazepines (`_benzodiazepines`)."""
     start = np.maximum(end_day - int(2 * YEAR), dob)
     parts = []
     steroids = flags["asthma"] & (rng.random(flags["asthma"].size) < C.ASTHMA_ORAL_STEROIDS)
@@ -629,4 +629,27 @@ def _medications(flags: dict[str, np.ndarray], codes: pl.DataFrame, dob: np.ndar
         parts.append(pl.DataFrame({"person_idx": person.astype(np.int32),
                                    "day": when.astype(np.int32),
                                    "dmd_code": dmd[choice[person]].astype(str)}))
+    parts.append(_benzodiazepines(codes, dob, ref, end_day, rng))
     return pl.concat(parts)
+
+
+def _benzodiazepines(codes: pl.DataFrame, dob: np.ndarray, ref: np.ndarray, end_day: int,
+                     rng: np.random.Generator) -> pl.DataFrame:
+    """Benzodiazepine issues (BENZRX_COD products) at the PHE 2019 adult rate (config), for
+    the falls-prevention pilot's falls-risk medication rule: long-term users get monthly
+    repeats over the last two years, the others one or two issues in the last year."""
+    n = dob.size
+    age = (ref - dob) / YEAR
+    p = np.where(age >= 65, C.BENZODIAZEPINE_YEAR * C.BENZODIAZEPINE_OLDER_FACTOR,
+                 np.where(age >= 18, C.BENZODIAZEPINE_YEAR, 0.0))
+    user = rng.random(n) < p
+    long_term = user & (rng.random(n) < C.BENZODIAZEPINE_LONG_TERM)
+    short = user & ~long_term
+    person_l, when_l = poisson_dates(np.where(long_term, 12.0, 0.0), np.maximum(end_day - int(2 * YEAR), dob), ref, rng)
+    person_s, when_s = poisson_dates(np.where(short, 1.5, 0.0), np.maximum(end_day - int(YEAR), dob), ref, rng)
+    person = np.concatenate([person_l, person_s])
+    when = np.concatenate([when_l, when_s])
+    dmd = pick_codes(codes, "BENZRX_COD", k=13)
+    choice = rng.integers(0, dmd.size, n)  # one product per person, repeated
+    return pl.DataFrame({"person_idx": person.astype(np.int32), "day": when.astype(np.int32),
+                         "dmd_code": dmd[choice[person]].astype(str)})

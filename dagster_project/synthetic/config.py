@@ -326,6 +326,16 @@ CERVICAL_STATUS_CODES = 0.5  # of the overdue: a 'due' / 'not attended' status c
 FLU_DECLINE = 0.05  # of the eligible not vaccinated in a season: a recorded decline
 HOUSEHOLD_CONTACT_IMMUNO = 0.004  # adults coded as living with an immunocompromised person
 ASTHMA_ORAL_STEROIDS = 0.18  # asthmatics with repeated oral steroids (2+ in 2 years)
+# Benzodiazepines (falls-risk-increasing drugs, STOPPFall): PHE "Prescribed medicines
+# review" (2019): 1.4 million adults in England (3.1%) had one or more benzodiazepines
+# dispensed in 2017-18, rates rising with age. People aged 65+ at 1.5 times the adult rate
+# and half of them on long-term repeats (PHE: about half of people on these medicines had
+# been on them for 12 months or more) are ASSUMPTIONS standing in for the age and duration
+# tables of the review. Issues: long-term users monthly over two years, others one or two
+# issues in the last year.
+BENZODIAZEPINE_YEAR = 0.031
+BENZODIAZEPINE_OLDER_FACTOR = 1.5
+BENZODIAZEPINE_LONG_TERM = 0.5
 ASTHMA_ADMISSION = 0.03  # asthmatics with an asthma emergency admission in 2 years
 SEVERE_OBESITY_CODE = 0.3  # of people with BMI 40+: a severe-obesity code too
 RESIDENCE_CODE_RATE = 0.04  # adults with a (non care home) residence code in the history

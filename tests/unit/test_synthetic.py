@@ -386,3 +386,35 @@ def test_people_frame_survives_a_missing_first_value(monkeypatch: pytest.MonkeyP
     people, _ = P.make_people(lsoas, ethnicity, 50, 20_000, np.random.default_rng(3))
     assert people["nhs_number"].null_count() == 10
     assert people["ethnicity_code"].null_count() == 50
+
+
+def test_benzodiazepine_issues_follow_the_phe_rate_and_use_the_sourced_products():
+    """Falls-risk medication for the falls-prevention pilot: adults get benzodiazepines
+    (BENZRX_COD products only) at the PHE 2019 yearly rate, people 65+ at the stated factor,
+    children never; long-term users have repeats."""
+    import numpy as np
+    import polars as pl
+
+    from dagster_project.synthetic import clinical as K
+    from dagster_project.synthetic import config as CFG
+
+    n = 60_000
+    end_day = 20_000
+    age = np.array([10] * (n // 3) + [40] * (n // 3) + [75] * (n // 3))
+    dob = (end_day - age * 365.25).astype(np.int64)
+    ref = np.full(n, end_day, dtype=np.int64)
+    codes = K.load_codelists()
+    meds = K._benzodiazepines(codes, dob, ref, end_day, np.random.default_rng(4))
+    benz = set(codes.filter(pl.col("cluster_id") == "BENZRX_COD")["code"])
+    assert set(meds["dmd_code"]) <= benz and len(benz) == 13
+    last_year = meds.filter(pl.col("day") > end_day - 365)
+    users = last_year["person_idx"].unique().to_numpy()
+    share = [np.isin(np.arange(lo, lo + n // 3), users).mean() for lo in (0, n // 3, 2 * n // 3)]
+    assert share[0] == 0
+    # a yearly user has an issue in the last year unless a short course drew none (Poisson 1.5)
+    short_seen = 1 - np.exp(-1.5)
+    expected = CFG.BENZODIAZEPINE_YEAR * (CFG.BENZODIAZEPINE_LONG_TERM + (1 - CFG.BENZODIAZEPINE_LONG_TERM) * short_seen)
+    assert abs(share[1] - expected) < 0.006
+    assert abs(share[2] - CFG.BENZODIAZEPINE_OLDER_FACTOR * expected) < 0.008
+    per_person = meds.group_by("person_idx").len()["len"]
+    assert per_person.max() >= 12  # long-term monthly repeats

@@ -8,12 +8,16 @@
 --   previous_fall     a fall coded (FALLS_COD) in the last 12 months;
 --   frailty           moderate or severe frailty (int_frailty: eFI-style score or a coded
 --                     frailty assessment, the more severe);
---   eligible          aged 65 or over with a previous fall or moderate/severe frailty.
--- No exclusion: everyone 65+ at risk is offered the assessment. Not yet a rule (seed
--- project_rules, off): falls-risk medication (benzodiazepines, Z-drugs,
--- antipsychotics, antihypertensives) - no open dm+d code list is loaded; add it as a rule
--- here once the list is a seed.
--- clinical_priority: the number of risk factors met (a fall and frailty = 2, either = 1).
+--   falls_risk_medication  a benzodiazepine issued in the last
+--                     falls_risk_medication_lookback_months (BENZRX_COD: dm+d products
+--                     of a public benzodiazepine code set, seed codelist_local_codes) -
+--                     sedatives are falls-risk-increasing drugs (STOPPFall, Seppala et al.
+--                     2021; NICE CG161 1.1.3 medication review). Z-drugs, antipsychotics,
+--                     antidepressants and antihypertensives are not yet in the list;
+--   eligible          aged 65 or over with a previous fall, moderate/severe frailty or
+--                     falls-risk medication.
+-- No exclusion: everyone 65+ at risk is offered the assessment.
+-- clinical_priority: the number of risk factors met (each of fall, frailty, medication = 1).
 with population as (
     select * from {{ ref('int_cohort_population') }}
     where age >= {{ project_param('falls_prevention', 'min_age', 'integer') }}
@@ -33,10 +37,22 @@ frail as (
     where frailty_band in ('moderate', 'severe')
 ),
 
+falls_risk_medication as (
+    select medications.pseudo_id, max(medications.issue_date) as latest_issue,
+        arg_max(codes.term, medications.issue_date) as latest_product
+    from {{ ref('stg_gp__medications') }} as medications
+    inner join {{ ref('int_codelist_codes') }} as codes
+        on codes.code = medications.dmd_code and codes.cluster_id = 'BENZRX_COD'
+    where medications.issue_date <= {{ reference_date() }}
+      and medications.issue_date > {{ project_months_before('falls_prevention', reference_date(), 'falls_risk_medication_lookback_months') }}
+    group by medications.pseudo_id
+),
+
 eligible as (
     select population.pseudo_id
     from population
     where population.pseudo_id in (select pseudo_id from falls) or population.pseudo_id in (select pseudo_id from frail)
+       or population.pseudo_id in (select pseudo_id from falls_risk_medication)
 ),
 
 evidence as (
@@ -53,6 +69,12 @@ evidence as (
     select pseudo_id, 'frailty', 'Moderate or severe frailty', cast(null as date),
         frailty_band || ' (eFI-style score ' || printf('%.2f', efi_style_score) || ')'
     from frail where pseudo_id in (select pseudo_id from eligible)
+    union all
+    select pseudo_id, 'falls_risk_medication',
+        'A falls-risk-increasing drug (benzodiazepine) issued in the last '
+            || {{ project_param('falls_prevention', 'falls_risk_medication_lookback_months', 'integer') }} || ' months',
+        latest_issue, latest_product
+    from falls_risk_medication where pseudo_id in (select pseudo_id from eligible)
 )
 
 select
@@ -60,8 +82,10 @@ select
     population.practice_code,
     case when bool_or(evidence.rule_id = 'previous_fall') and bool_or(evidence.rule_id = 'frailty') then 'fall_and_frailty'
          when bool_or(evidence.rule_id = 'previous_fall') then 'previous_fall'
-         else 'frailty' end as eligibility_group,
-    cast(count(*) filter (where evidence.rule_id in ('previous_fall', 'frailty')) as double) as clinical_priority,
+         when bool_or(evidence.rule_id = 'frailty') then 'frailty'
+         else 'falls_risk_medication' end as eligibility_group,
+    cast(count(*) filter (where evidence.rule_id in ('previous_fall', 'frailty', 'falls_risk_medication')) as double)
+        as clinical_priority,
     {{ cohort_reason_columns() }},
     {{ reference_date() }} as reference_date
 from evidence
