@@ -13,10 +13,15 @@
 --                            Population (seed european_standard_population_2013; its
 --                            standardisation_band: 10-year bands to 64, 5-year 65-84, 85+),
 --                            over the bands holding at least standardisation_min_band_share
---                            (5%) of the measure's eligible population ICS-wide (so a 65+
---                            programme is standardised over 65-69 ... 85+, a 75+ campaign
---                            not over the few 74-year-olds who turn 75 by its age reference
---                            date): sum_k w_k * numerator_k / denominator_k, w_k the
+--                            (5%) of the measure's eligible population ICS-wide, or where
+--                            the measure covers at least standardisation_min_band_coverage
+--                            (half) of its best-covered band's share of the people in the
+--                            band (so a 65+ programme is standardised over 65-69 ... 85+, a
+--                            75+ campaign not over the few 74-year-olds who turn 75 by its
+--                            age reference date, and a prevalence over everyone keeps its
+--                            80-84 and 85+ bands, where dementia and heart failure live,
+--                            although each holds under 5% of the population):
+--                            sum_k w_k * numerator_k / denominator_k, w_k the
 --                            ESP weights of those bands normalised to 1. 95% CI (ci_lower,
 --                            ci_upper): normal approximation with the binomial variance of a
 --                            standardised proportion, sum_k w_k^2 p_k (1 - p_k) / n_k (a
@@ -73,16 +78,31 @@ standard as (
     group by standardisation_band
 ),
 
+-- everyone in each standardisation band, to measure how much of a band a measure covers
+band_population as (
+    select esp.standardisation_band as age_band_5y, count(*) as people
+    from {{ ref('dim_person') }} as person
+    inner join {{ ref('european_standard_population_2013') }} as esp
+        on person.age between esp.min_age and esp.max_age
+    group by esp.standardisation_band
+),
+
 measure_weights as (
     select
         bands.measure,
         bands.age_band_5y,
         standard.esp_weight / sum(standard.esp_weight) over (partition by bands.measure) as weight
     from (
-        select measure, age_band_5y
+        select
+            person_measures.measure,
+            person_measures.age_band_5y,
+            count(*) as eligible,
+            count(*) / any_value(band_population.people) as coverage
         from person_measures
-        group by measure, age_band_5y
-        qualify count(*) >= {{ param('standardisation_min_band_share') }} * sum(count(*)) over (partition by measure)
+        inner join band_population on band_population.age_band_5y = person_measures.age_band_5y
+        group by person_measures.measure, person_measures.age_band_5y
+        qualify eligible >= {{ param('standardisation_min_band_share') }} * sum(eligible) over (partition by measure)
+             or coverage >= {{ param('standardisation_min_band_coverage') }} * max(coverage) over (partition by measure)
     ) as bands
     inner join standard on standard.age_band_5y = bands.age_band_5y
 ),
