@@ -11,16 +11,18 @@
 --                            (crude_ci_lower, crude_ci_upper);
 --   age_standardised_rate    directly age-standardised to the 2013 European Standard
 --                            Population (seed european_standard_population_2013; its
---                            standardisation_band: 10-year bands to 64, 5-year 65-84, 85+),
+--                            standardisation_band: 10-year bands to 64, 5-year 65-79, 80+: wider
+--                            bands where groups are small, so a decile or an ethnic group of a
+--                            small ICS still has someone in each),
 --                            over the bands holding at least standardisation_min_band_share
 --                            (5%) of the measure's eligible population ICS-wide, or where
 --                            the measure covers at least standardisation_min_band_coverage
 --                            (half) of its best-covered band's share of the people in the
---                            band (so a 65+ programme is standardised over 65-69 ... 85+, a
+--                            band (so a 65+ programme is standardised over 65-69 ... 80+, a
 --                            75+ campaign not over the few 74-year-olds who turn 75 by its
 --                            age reference date, and a prevalence over everyone keeps its
---                            80-84 and 85+ bands, where dementia and heart failure live,
---                            although each holds under 5% of the population):
+--                            80+ band, where dementia and heart failure live,
+--                            although it holds under 5% of the population):
 --                            sum_k w_k * numerator_k / denominator_k, w_k the
 --                            ESP weights of those bands normalised to 1. 95% CI (ci_lower,
 --                            ci_upper): normal approximation with the binomial variance of a
