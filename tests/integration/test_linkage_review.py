@@ -40,7 +40,8 @@ def test_queue_holds_grey_zone_pairs_with_evidence(zones):
     queue = pl.read_parquet(zones.identity / pipeline.REVIEW_QUEUE)
     zone = review.ReviewZone.from_env()
     assert queue.height > 0
-    assert queue["match_probability"].min() >= zone.low and queue["match_probability"].max() < zone.high
+    in_zone = queue.filter(~pl.col("held_apart"))  # bridges held apart are queued whatever their probability
+    assert in_zone["match_probability"].min() >= zone.low and in_zone["match_probability"].max() < zone.high
     assert queue["pair_id"].is_unique().all()
     model = TrainedModel.load(pipeline.model_path(zones))
     comparisons = [c["output_column_name"] for c in model.settings["comparisons"]]
@@ -96,3 +97,23 @@ def test_a_bad_decision_file_names_file_line_and_field(tmp_path):
     (tmp_path / "d.csv").write_text("pair_id,decision,reason\nabc,same,x\n")
     with pytest.raises(review.DecisionFileError, match="reviewer"):
         review.read_decisions(tmp_path)
+
+
+def test_queue_is_capped_with_bridges_held_apart_first(zones):
+    from dagster_project.linkage import scoring
+
+    profiles = pl.read_parquet(zones.identity / pipeline.PROFILES)
+    model = TrainedModel.load(pipeline.model_path(zones))
+    full = scoring.score_and_cluster(profiles, model)
+    cap = 3
+    capped = scoring.score_and_cluster(profiles, model, zone=review.ReviewZone(0.8, 0.995, cap))
+    assert full.review_queue.height > cap
+    assert capped.review_queue.height == cap
+    held = full.held_apart.height
+    assert capped.review_queue["held_apart"].sum() == min(held, cap)
+    # the rest are the grey pairs nearest the threshold
+    rest = capped.review_queue.filter(~pl.col("held_apart"))
+    if rest.height:
+        nearest = full.review_queue.filter(~pl.col("held_apart")).with_columns(
+            (pl.col("match_probability") - MATCH_THRESHOLD).abs().alias("d")).sort("d", "unique_id_l", "unique_id_r")
+        assert set(rest["pair_id"]) == set(nearest.head(rest.height)["pair_id"])
