@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.lib.chance import chance_excess
 from dagster_project.lib.errors import ExtractError
 from dagster_project.lib.files import sha256_file, write_json_atomic
 from dagster_project.lib.zones import Zones
@@ -61,12 +62,6 @@ class IngestResult:
         return ""
 
 
-# An increment's monthly row count is a count of events: roughly Poisson around last month's.
-# Below this many standard deviations under it a month is a real collapse (about 1 in 10,000
-# by chance); a small practice's 22 admissions becoming 10 is not.
-NOISE_SD = 3.72
-
-
 def volume_block_min(baseline: int, block_below: float, kind: str) -> int:
     """Fewest rows that still pass the volume gate. Snapshots (a whole population each month)
     block below `block_below` x last time, whatever their size; increments block there too,
@@ -74,7 +69,9 @@ def volume_block_min(baseline: int, block_below: float, kind: str) -> int:
     ratio_floor = int(baseline * block_below)
     if kind == "snapshot":
         return ratio_floor
-    return max(0, min(ratio_floor, int(baseline - NOISE_SD * baseline ** 0.5)))
+    # an increment's monthly row count is a count of events, roughly Poisson around last
+    # month's: a small practice's 22 admissions becoming 10 is chance, not a collapse
+    return max(0, min(ratio_floor, int(baseline - chance_excess(baseline))))
 
 
 def gate_parameters(zones: Zones, spec: TableSpec, extract_date: str) -> tuple[dict, bool]:

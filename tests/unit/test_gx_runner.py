@@ -79,3 +79,25 @@ def test_sample_rows_point_at_the_failing_rows(runner):
 def test_rate_rules_need_enough_rows_to_block(runner):
     out = RUNNERS[runner](_frame(), SUITE, PARAMS, rate_block_min_rows=100)
     assert [o.rule for o in out.blocking_failures] == ["unique"]  # 100 bad sex codes: not > 100
+
+
+def _nhs_frame(rows: int, invalid: int) -> pl.DataFrame:
+    return pl.DataFrame({"ok": [True] * (rows - invalid) + [False] * invalid})
+
+
+RATE_SUITE = {"name": "r", "expectations": [
+    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "ok", "value_set": [True], "mostly": 0.98},
+     "severity": "critical", "meta": {"rule": "NHS numbers pass modulus 11 (block above the threshold)"}}]}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_rate_rules_allow_what_chance_adds_at_small_counts(runner):
+    """A 2% rule: 11 failures in 476 rows (2.3%; 9.5 allowed, chance adds 11.5 more) is a
+    warning; 25 in 476 (5.3%) blocks; 2,300 in 100,000 (2.3%; 2,000 allowed + 166) blocks."""
+    def blocked(rows, invalid):
+        out = RUNNERS[runner](_nhs_frame(rows, invalid), RATE_SUITE, {}, rate_block_min_rows=10)
+        return bool(out.blocking_failures)
+    assert not blocked(476, 11)
+    assert blocked(476, 25)
+    assert not blocked(100_000, 2_150)
+    assert blocked(100_000, 2_300)
