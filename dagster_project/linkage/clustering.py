@@ -15,15 +15,44 @@ valid numbers", with its twin-safe rule); a bridge edge is held apart and, if it
 stay apart, reported (the review queue shows it). The bridging record joins the person it
 matches best. Components with at most one number are
 untouched, so the cost is in the rare conflicting components only.
+
+Connected components themselves are solved with scipy.sparse.csgraph (a linear-time graph
+search in C) rather than Splink's iterative SQL: same components and same cluster ids (the
+smallest unique_id of the component, edges with probability >= threshold), but 2.2 s
+instead of 10-11 s for 3.1M profiles and 3.1M edges at 1.1M people
+(docs/linkage_performance.md).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as _scipy_components
 
 EDGE_SCHEMA = {"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8, "match_probability": pl.Float64}
 # reviewer must-links come as probability 1: always joined
 MUST_LINK = 1.0
+
+
+def connected_components(nodes: pl.Series, edges: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """unique_id, cluster_id: connected components of `nodes` over the edges with
+    match_probability >= threshold, as Splink's cluster_pairwise_predictions_at_threshold
+    gives them (cluster_id = the smallest unique_id of the component; a node without such
+    an edge is its own cluster). Edges naming an id outside `nodes` are ignored."""
+    ids = nodes.unique().sort()
+    n = ids.len()
+    index = pl.DataFrame({"unique_id": ids, "i": pl.int_range(n, eager=True, dtype=pl.Int64)})
+    kept = (edges.lazy().filter(pl.col("match_probability") >= threshold)
+            .join(index.lazy().rename({"unique_id": "unique_id_l", "i": "a"}), on="unique_id_l")
+            .join(index.lazy().rename({"unique_id": "unique_id_r", "i": "b"}), on="unique_id_r")
+            .select("a", "b").collect())
+    graph = coo_matrix((np.ones(kept.height, dtype=np.int8), (kept["a"].to_numpy(), kept["b"].to_numpy())), shape=(n, n))
+    _, labels = _scipy_components(graph, directed=False)
+    # ids are sorted, so a component's first index is its smallest id
+    _, first = np.unique(labels, return_index=True)
+    representative = first[labels]
+    return pl.DataFrame({"unique_id": ids, "cluster_id": ids.gather(representative)})
 
 
 def split_nhs_bridges(

@@ -10,7 +10,7 @@ import polars as pl
 
 from dagster_project.linkage import review
 from dagster_project.linkage.backends import Backend
-from dagster_project.linkage.clustering import split_nhs_bridges
+from dagster_project.linkage.clustering import connected_components, split_nhs_bridges
 from dagster_project.linkage.model import TrainedModel, linker_for
 from dagster_project.linkage.prior import rule_recall, with_prior
 from dagster_project.linkage.review import ReviewZone
@@ -82,16 +82,13 @@ def score_and_cluster(
     predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
     pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
     if decisions.height == 0:
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        cluster_frame = backend.fetch(clusters, ["unique_id", "cluster_id"])
+        cluster_frame = connected_components(profile_table["unique_id"], pairs, threshold)
         cluster_frame, held = split_nhs_bridges(cluster_frame, profile_table, pairs, threshold)
         audit = None
     else:
         keyed = review.with_pair_ids(pairs)
         edges, stale = review.apply_constraints(keyed, decisions, threshold)
-        cluster_frame = _cluster(profile_table, edges, threshold)
+        cluster_frame = connected_components(profile_table["unique_id"], edges, threshold)
         cluster_frame, held = split_nhs_bridges(cluster_frame, profile_table, edges, threshold)
         cluster_frame, isolated = review.enforce_cannot_links(cluster_frame, keyed, decisions)
         audit = review.audit_rows(decisions, stale, isolated)
@@ -141,22 +138,6 @@ def _evidence(profile_table: pl.DataFrame, pairs: pl.DataFrame, scoring_settings
         else pl.from_pandas(sub.as_pandas_dataframe())
     keep = [c for c in weights.columns if c.startswith("mw_")]
     return grey.join(weights.select("unique_id_l", "unique_id_r", *keep), on=["unique_id_l", "unique_id_r"], how="left")
-
-
-def _cluster(profile_table: pl.DataFrame, edges: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """Connected components at the threshold over edges we changed (reviewer decisions),
-    with Splink's clustering on DuckDB whatever the scoring backend (a small table)."""
-    import duckdb
-    from splink import DuckDBAPI
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
-
-    db_api = DuckDBAPI(connection=duckdb.connect())
-    result = cluster_pairwise_predictions_at_threshold(
-        profile_table.select("unique_id").to_arrow(), edges.to_arrow(), db_api,
-        node_id_column_name="unique_id", edge_id_column_name_left="unique_id_l",
-        edge_id_column_name_right="unique_id_r", threshold_match_probability=threshold,
-    )
-    return pl.from_arrow(result.as_duckdbpyrelation().select("unique_id", "cluster_id").to_arrow_table())
 
 
 def _waterfall_sample(profile_table, model: TrainedModel, sample_pairs: pl.DataFrame, backend: Backend, n: int = 20):

@@ -1,8 +1,51 @@
 """Clustering: connected components, but no bridge between two people's NHS numbers."""
 
+import random
+
 import polars as pl
 
-from dagster_project.linkage.clustering import split_nhs_bridges
+from dagster_project.linkage.clustering import connected_components, split_nhs_bridges
+
+EDGES = {"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8, "match_probability": pl.Float64}
+
+
+def _splink_components(nodes: list[str], edges: pl.DataFrame, threshold: float) -> dict[str, str]:
+    """The reference: Splink's own connected components on DuckDB (what scoring used before)."""
+    import duckdb
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    result = cluster_pairwise_predictions_at_threshold(
+        pl.DataFrame({"unique_id": nodes}).to_arrow(), edges.to_arrow(), DuckDBAPI(connection=duckdb.connect()),
+        node_id_column_name="unique_id", edge_id_column_name_left="unique_id_l",
+        edge_id_column_name_right="unique_id_r", threshold_match_probability=threshold,
+    )
+    return dict(result.as_duckdbpyrelation().select("unique_id", "cluster_id").fetchall())
+
+
+def test_components_are_splinks_on_chains_isolated_nodes_and_the_threshold_edge():
+    # ids compare as strings ("10" < "9"), as in Splink's SQL min
+    nodes = ["9", "10", "11", "3", "4", "5", "6", "7", "8", "alone", "x"]
+    edges = pl.DataFrame([
+        ("9", "10", 0.99), ("11", "9", 0.96),          # chain 9-10-11, smallest id "10"
+        ("3", "4", 0.95), ("4", "5", 0.97), ("5", "6", 0.999),  # chain; 0.95 is exactly the threshold
+        ("6", "7", 0.9499), ("7", "8", 0.2),           # below the threshold: not joined
+        ("x", "x", 0.99),                              # a self-loop changes nothing
+    ], schema=EDGES, orient="row")
+    ours = dict(connected_components(pl.Series(nodes), edges, 0.95).iter_rows())
+    assert ours == _splink_components(nodes, edges, 0.95)
+    assert ours["11"] == ours["9"] == "10" and ours["6"] == "3" and ours["7"] == "7" and ours["alone"] == "alone"
+
+
+def test_components_are_splinks_on_a_random_graph():
+    rng = random.Random(7)
+    nodes = [str(rng.randrange(10**12)) for _ in range(600)]
+    edges = pl.DataFrame([(rng.choice(nodes), rng.choice(nodes), rng.random()) for _ in range(500)],
+                         schema=EDGES, orient="row")
+    ours = dict(connected_components(pl.Series(nodes), edges, 0.7).iter_rows())
+    theirs = _splink_components(nodes, edges, 0.7)
+    assert ours == theirs
+    assert 10 < len(set(ours.values())) < len(nodes)  # the graph has non-trivial components
 
 
 def _run(profiles: dict[str, str | None], edges: list[tuple[str, str, float]], components: dict[str, str], threshold=0.9):
