@@ -19,9 +19,11 @@ compare (0.15 s for a whole ICS). Random ids carry no order and cannot be enumer
 
 from __future__ import annotations
 
-import secrets
+import os
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 KEY = ["source", "table", "practice_code", "record_id"]
 ID_PREFIX = "P"
@@ -37,15 +39,38 @@ def issued_ids(previous: pl.DataFrame | None, changes: pl.DataFrame | None = Non
     return ids
 
 
-def new_ids(n: int, taken: set[str]) -> list[str]:
-    """n fresh opaque ids, none of them in `taken`."""
-    out: list[str] = []
-    seen = set(taken)
-    while len(out) < n:
-        candidate = ID_PREFIX + secrets.token_hex(ID_HEX // 2)
-        if candidate not in seen:
-            seen.add(candidate)
-            out.append(candidate)
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _random_ids(n: int) -> pl.Series:
+    """n ids `P` + 16 hex digits from one os.urandom block (the CSPRNG secrets.token_hex
+    reads), built as one Arrow string buffer: calling secrets.token_hex once per person
+    took 3.5 s of a first build at 1.1M people. Distinct within the batch."""
+    raw = np.frombuffer(os.urandom(n * ID_HEX // 2), dtype=np.uint8).reshape(n, ID_HEX // 2)
+    values = raw.view(np.uint64).ravel()
+    ordered = np.sort(values)
+    if (ordered[1:] == ordered[:-1]).any():  # a repeat within the batch: ~1 in 10^7 at 1.1M
+        _, first = np.unique(values, return_index=True)
+        raw = raw[np.sort(first)]
+    n = raw.shape[0]
+    chars = np.empty((n, 1 + ID_HEX), dtype=np.uint8)
+    chars[:, 0] = ord(ID_PREFIX)
+    chars[:, 1::2] = _HEX_DIGITS[raw >> 4]
+    chars[:, 2::2] = _HEX_DIGITS[raw & 0x0F]
+    offsets = np.arange(0, (n + 1) * (1 + ID_HEX), 1 + ID_HEX, dtype=np.int64)
+    array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.ravel()))
+    return pl.Series("person_id", pl.from_arrow(array), dtype=pl.Utf8)
+
+
+def new_ids(n: int, taken: set[str]) -> pl.Series:
+    """n fresh opaque ids, none of them in `taken` nor repeated (a clash is drawn again)."""
+    out = pl.Series("person_id", [], dtype=pl.Utf8)
+    seen = pl.Series("person_id", list(taken), dtype=pl.Utf8)
+    while out.len() < n:
+        batch = _random_ids(n - out.len())
+        batch = batch.filter(~batch.is_in(seen.implode()))
+        out = pl.concat([out, batch])
+        seen = pl.concat([seen, batch])
     return out
 
 
@@ -94,7 +119,7 @@ def assign_stable_ids(
         .join(kept, on="cluster_id", how="left")
     )
     fresh = clusters.filter(pl.col("prev_id").is_null()).sort("_first")
-    fresh = fresh.with_columns(pl.Series("person_id", new_ids(fresh.height, taken), dtype=pl.Utf8))
+    fresh = fresh.with_columns(new_ids(fresh.height, taken).alias("person_id"))
     ids = pl.concat([
         clusters.filter(pl.col("prev_id").is_not_null()).select("cluster_id", pl.col("prev_id").alias("person_id")),
         fresh.select("cluster_id", "person_id"),

@@ -79,3 +79,15 @@ def test_retired_ids_are_logged_and_never_reissued():
     assigned, changes = assign_stable_ids(_records([("a", 1), ("n", 2)]), previous)
     assert _ids(assigned)["n"] not in {"P0000000001", "P0000000009"}
     assert changes.filter(pl.col("event") == "retired")["person_id"].to_list() == ["P0000000009"]
+
+
+def test_new_ids_are_the_urandom_bytes_in_hex_and_a_clash_is_drawn_again(monkeypatch):
+    from dagster_project.linkage import stable_ids
+
+    draws = iter([bytes.fromhex("00112233445566ff") * 2 + bytes.fromhex("0123456789abcdef"),
+                  bytes.fromhex("fedcba9876543210") * 2, bytes.fromhex("a0a1a2a3a4a5a6a7")])
+    monkeypatch.setattr(stable_ids.os, "urandom", lambda n: next(draws)[:n])
+    # a repeat within a batch and an id issued before are dropped and drawn again
+    ids = stable_ids.new_ids(3, {"P0123456789abcdef"})
+    assert ids.to_list() == ["P00112233445566ff", "Pfedcba9876543210", "Pa0a1a2a3a4a5a6a7"]
+    assert stable_ids.new_ids(0, set()).len() == 0
