@@ -132,6 +132,17 @@ def hold_back(plan: pl.DataFrame, last_contacts: pl.DataFrame, run_date: str, fa
     return plan.with_columns(pl.col("pseudo_id").is_in(recent).alias("recently_contacted"))
 
 
+# --------------------------------------------------------------------------- optional columns
+def optional(plan: pl.DataFrame, name: str, absent: pl.Expr) -> pl.Expr:
+    """The plan's column, or `absent` when the plan has none (an optional column)."""
+    return pl.col(name) if name in plan.columns else absent
+
+
+def flag(plan: pl.DataFrame, name: str) -> pl.Expr:
+    """The plan's flag column, or False when absent; a null is False."""
+    return optional(plan, name, pl.lit(False)).fill_null(False)
+
+
 # --------------------------------------------------------------------------- 3. channel
 def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     """Adds channel (phone / sms / letter / null), channel_reason, interpreter_needed (an
@@ -147,29 +158,24 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     order; null = phone, sms, letter)."""
     kind = phone_kind(pl.col("phone"))
     failed = pl.col("phone_failed").fill_null(False)
-    unanswered = pl.col("phone_unanswered").fill_null(False) if "phone_unanswered" in plan.columns else pl.lit(False)
+    unanswered = flag(plan, "phone_unanswered")
     coded_interpreter = pl.col("interpreter_needed").fill_null(False)
-    language = pl.col("main_language") if "main_language" in plan.columns else pl.lit(None, pl.String)
+    language = optional(plan, "main_language", pl.lit(None, pl.String))
     other_language = (language.is_not_null() & (language != "English")).fill_null(False)
     interpreter = coded_interpreter | other_language
-    bsl = pl.col("bsl_interpreter_needed").fill_null(False) if "bsl_interpreter_needed" in plan.columns \
-        else pl.lit(False)
-    required = pl.col("required_contact_method") if "required_contact_method" in plan.columns \
-        else pl.lit(None, pl.String)
-    def flag(name: str) -> pl.Expr:
-        return pl.col(name).fill_null(False) if name in plan.columns else pl.lit(False)
-
-    dnc = flag("do_not_contact")
+    bsl = flag(plan, "bsl_interpreter_needed")
+    required = optional(plan, "required_contact_method", pl.lit(None, pl.String))
+    dnc = flag(plan, "do_not_contact")
     can = {
         # a Deaf BSL user is not phoned (a voice call without an interpreter is not accessible)
-        "phone": kind.is_not_null() & ~failed & ~unanswered & ~bsl & ~flag("no_calls"),
+        "phone": kind.is_not_null() & ~failed & ~unanswered & ~bsl & ~flag(plan, "no_calls"),
         # an English text is not accessible to someone who needs an interpreter
-        "sms": (kind == "mobile") & ~failed & ~interpreter & ~flag("no_texts"),
+        "sms": (kind == "mobile") & ~failed & ~interpreter & ~flag(plan, "no_texts"),
         "letter": pl.col("address_line").is_not_null() & pl.col("postcode").is_not_null(),
     }
-    preferred = pl.col("preferred") if "preferred" in plan.columns else pl.lit(None, pl.List(pl.String))
+    preferred = optional(plan, "preferred", pl.lit(None, pl.List(pl.String)))
     preferred = preferred.fill_null(pl.lit(list(CHANNELS), pl.List(pl.String)))
-    several = pl.col("n_projects").fill_null(1) > 1 if "n_projects" in plan.columns else pl.lit(False)
+    several = optional(plan, "n_projects", pl.lit(1)).fill_null(1) > 1
     rules: list[tuple[pl.Expr, str, str]] = [
         ((required == "letter") & can["letter"], "letter", "requires contact by letter (AIS)"),
         ((required == "telephone") & can["phone"], "phone", "requires contact by telephone (AIS)"),
@@ -193,7 +199,7 @@ def choose_channel(plan: pl.DataFrame) -> pl.DataFrame:
     reason = pl.when(dnc).then(pl.lit("asked not to be contacted (outreach outcome)"))
     for cond, ch, why in rules:
         channel, reason = channel.when(cond).then(pl.lit(ch)), reason.when(cond).then(pl.lit(why))
-    fmt = pl.col("information_format") if "information_format" in plan.columns else pl.lit(None, pl.String)
+    fmt = optional(plan, "information_format", pl.lit(None, pl.String))
     return plan.with_columns(channel.otherwise(pl.lit(None, pl.String)).alias("channel"),
                              reason.otherwise(pl.lit("no usable phone number or address")).alias("channel_reason"),
                              interpreter.alias("interpreter_needed"),
@@ -223,7 +229,7 @@ def schedule(plan: pl.DataFrame, capacity: dict[str, int], days: list[dt.date]) 
                             schema={"_day": pl.Int64, "worklist_date": pl.Date})
     out = ordered.with_columns(pl.when(cap > 0).then(pl.col("_slot") // cap).cast(pl.Int64).alias("_day")) \
         .join(calendar, on="_day", how="left", maintain_order="left")
-    dnc = pl.col("do_not_contact").fill_null(False) if "do_not_contact" in plan.columns else pl.lit(False)
+    dnc = flag(plan, "do_not_contact")
     status = (pl.when(dnc).then(pl.lit(DO_NOT_CONTACT))
               .when(pl.col("recently_contacted").fill_null(False)).then(pl.lit(FATIGUE))
               .when(pl.col("channel").is_null()).then(pl.lit(NO_ROUTE))
