@@ -9,9 +9,9 @@ and `warehouse/warehouse.duckdb` (what readers open: Zones.warehouse_db). A fail
 leaves both where they were and its folder in place for inspection (a folder without
 build.json is a failed or running build: only a good build records one); rebuilding a date
 (the same month again after a late extract or a seed change) leaves the earlier build of
-that date intact and addressable by its id. A date built before builds had folders (its
-warehouse a plain file where the date's link now goes) is kept in
-`<date>/before-build-folders/` when that date is first built again.
+that date intact and addressable by its id. A data directory built before builds had folders
+(a date's warehouse a plain file where its link now goes) is migrated once, by hand
+(warehouse/migrate.py); promote refuses to replace such a file.
 
     build_id = new_build_id(context.run_id)
     database = zones.warehouse_build("2026-10-01", build_id)   # dbt writes here
@@ -21,13 +21,11 @@ warehouse a plain file where the date's link now goes) is kept in
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from pathlib import Path
 
 from dagster_project.lib.files import point_at
 from dagster_project.lib.zones import Zones
-from dagster_project.warehouse.manifest import BUILD_FILE
 
 
 def new_build_id(run_id: str | None = None) -> str:
@@ -36,31 +34,27 @@ def new_build_id(run_id: str | None = None) -> str:
     return f"{stamp}-{(run_id or uuid.uuid4().hex)[:8]}"
 
 
-LEGACY = "before-build-folders"
+def unmigrated(date_link: Path) -> bool:
+    """A date's warehouse path holding a plain file (built before build folders), not a link."""
+    return date_link.exists() and not date_link.is_symlink()
+
+
+class UnmigratedWarehouse(RuntimeError):
+    """A date's warehouse path holds a plain file built before build folders."""
 
 
 def promote(zones: Zones, reference_date: str, database: Path) -> None:
-    """Make a finished build its date's good build, then the readers' current one."""
+    """Make a finished build its date's good build, then the readers' current one. A date
+    still holding a warehouse built before build folders is never replaced: that data
+    directory needs the one-off migration first (warehouse/migrate.py)."""
     date_link = zones.warehouse / str(reference_date) / "warehouse.duckdb"
-    keep_unfoldered(date_link)
+    if unmigrated(date_link):
+        raise UnmigratedWarehouse(
+            f"{date_link} is a warehouse built before build folders, not a link; it is not replaced: "
+            f"run `python -m dagster_project.warehouse.migrate --data-dir {zones.data_dir}` once, then "
+            f"build again (this build is left unpromoted in {database.parent})")
     point_at(date_link, database)
     point_at(zones.warehouse / "warehouse.duckdb", database)
-
-
-def keep_unfoldered(date_link: Path) -> None:
-    """A date built before builds had folders holds its warehouse as a plain file where the
-    date's link goes: keep it (hard links, so readers never see it missing) in
-    <date>/before-build-folders/ before the link replaces it, with its build.json."""
-    if not date_link.exists() or date_link.is_symlink():
-        return
-    keep = date_link.parent / LEGACY
-    keep.mkdir(exist_ok=True)
-    for name in (date_link.name, f"{date_link.name}.wal", BUILD_FILE):
-        plain = date_link.parent / name
-        if plain.exists() and not plain.is_symlink() and not (keep / name).exists():
-            os.link(plain, keep / name)
-    for name in (f"{date_link.name}.wal", BUILD_FILE):  # the warehouse file itself: point_at replaces it
-        (date_link.parent / name).unlink(missing_ok=True)
 
 
 def builds_of(zones: Zones, reference_date: str) -> list[Path]:

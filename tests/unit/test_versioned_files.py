@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import polars as pl
+import pytest
 
 from dagster_project.lib.files import (
     adopt_version,
@@ -71,7 +72,8 @@ def test_each_build_has_its_own_folder_and_the_links_name_each_date_s_last_good_
 
 
 def test_a_date_built_before_build_folders_is_kept_when_it_is_built_again(tmp_path):
-    from dagster_project.warehouse.builds import LEGACY, new_build_id, promote
+    from dagster_project.warehouse.builds import UnmigratedWarehouse, new_build_id, promote
+    from dagster_project.warehouse.migrate import LEGACY, main, migrate
 
     zones = Zones.at(tmp_path / "data")
     plain = zones.warehouse / "2026-10-01" / "warehouse.duckdb"  # the layout of earlier builds
@@ -82,8 +84,15 @@ def test_a_date_built_before_build_folders_is_kept_when_it_is_built_again(tmp_pa
     again = zones.warehouse_build("2026-10-01", new_build_id())
     again.parent.mkdir(parents=True)
     again.write_text("new")
+    # a build never migrates: the plain warehouse is not replaced, the one-off command is named
+    with pytest.raises(UnmigratedWarehouse, match="python -m dagster_project.warehouse.migrate"):
+        promote(zones, "2026-10-01", again)
+    assert plain.read_text() == "built before folders" and not plain.is_symlink()
+    assert main(["--data-dir", str(zones.data_dir)]) == 0  # the one-off migration
+    assert zones.warehouse_at("2026-10-01").read_text() == "built before folders"  # still read by date
+    assert zones.warehouse_db.read_text() == "built before folders"
+    assert migrate(zones) == []  # once is enough
     promote(zones, "2026-10-01", again)
     assert zones.warehouse_at("2026-10-01") == again and zones.warehouse_db == again
     assert (plain.parent / LEGACY / "warehouse.duckdb").read_text() == "built before folders"
     assert (plain.parent / LEGACY / "build.json").exists() and not (plain.parent / "build.json").exists()
-
