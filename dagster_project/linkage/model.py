@@ -201,17 +201,29 @@ def optional_fields_present(profile_table: pl.DataFrame) -> list[str]:
             if f in profile_table.columns and profile_table[f].drop_nulls().len() >= 2]
 
 
+# Sex agrees or is unknown on one side: a condition on the rules keyed on a place and a
+# partial date, whose candidate pairs are the most numerous (the join stays a hash join on
+# the place and date; the condition only drops pairs before they are scored). A record of
+# the other sex (0.1% of records, identity.py) is still compared by the name, NHS number
+# and exact date rules.
+SEX_AGREES_OR_UNKNOWN = "(l.sex = r.sex OR l.sex IS NULL OR r.sex IS NULL)"
+
+
 def blocking_rules_for_prediction() -> list:
     """Blocking rules: each catches true pairs the others would miss, chosen from a
     recall analysis of the true pairs no rule compared (benchmarks/linkage_recall_analysis.py;
     sizes from `blocking_analysis`, see the training report). Besides name and date-of-
     birth rules: the halves of a mistyped NHS number with the date of birth; a date of
     birth read day-for-month; the postcode with the birth year (a mistyped day or month)
-    and with the day and month (a mistyped year). Every
-    rule keeps to a postcode or a date, so its cost grows with the population, not its square.
+    and with the day and month (a mistyped year). Every rule keys on a postcode (a few dozen
+    people per unit), a full date of birth or a name, so its candidate pairs grow with the
+    population, not its square, as long as postcode units stay small (a synthetic ICS
+    with ~150 people per unit made them quadratic: docs/linkage_performance.md); the
+    broadest (district + date, postcode + year) also require the sex to agree or be unknown.
     """
     from splink.blocking_rule_library import CustomRule
 
+    sex = SEX_AGREES_OR_UNKNOWN
     return [
         block_on("nhs_number"),
         block_on("dob_string", "postcode"),
@@ -219,16 +231,19 @@ def blocking_rules_for_prediction() -> list:
         block_on("given_name", "family_name", "birth_year"),
         block_on("dob_string", "given_name"),
         block_on("family_name", "postcode"),
-        block_on("dob_string", "postcode_district"),
+        CustomRule(f"l.dob_string = r.dob_string AND l.postcode_district = r.postcode_district AND {sex}"),
         block_on("dob_string", "nhs_head"),
         block_on("dob_string", "nhs_tail"),
-        block_on("postcode", "birth_year"),
+        CustomRule(f"l.postcode = r.postcode AND l.birth_year = r.birth_year AND {sex}"),
         # a mistyped or transposed birth year at the same postcode (name-less hospital
         # records without a valid NHS number: no other rule pairs them; 32 of the 78 such
-        # records left out of their person on the dev ICS, seed 2030 messiness 2)
-        block_on("postcode", "dob_month_day"),
-        CustomRule("l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district"),
-        CustomRule("l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district"),
+        # records left out of their person on the dev ICS, seed 2030 messiness 2). Two
+        # valid numbers that differ score as different people whatever the date, and two
+        # that agree are paired by the NHS number rule: only pairs missing one are scored.
+        CustomRule("l.postcode = r.postcode AND l.dob_month_day = r.dob_month_day"
+                   " AND (l.nhs_number IS NULL OR r.nhs_number IS NULL)"),
+        CustomRule(f"l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district AND {sex}"),
+        CustomRule(f"l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district AND {sex}"),
         # given name and surname recorded the other way round (FEBRL: most such pairs
         # also lack a date of birth or moved, so no other rule pairs them)
         CustomRule("l.given_name = r.family_name AND l.family_name = r.given_name"),
