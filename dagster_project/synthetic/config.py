@@ -136,7 +136,16 @@ POSTCODE_DISTRICTS = {
     "E07000149": ("NR14", "NR15", "NR16", "NR18", "NR9", "IP20", "IP22"),  # South Norfolk
     "WAVENEY": ("NR32", "NR33", "NR34", "NR35", "IP21", "IP19"),
 }
-POSTCODES_PER_LSOA = 12
+# Postcode units per LSOA, in proportion to the LSOA's population: a small-user postcode
+# unit holds ~15 addresses (27.5M delivery points in 1.78M units, 1.55M of them small-user:
+# ONS, "Postal geography", statistics.gov.uk/geography/postal_geog.asp; Ordnance Survey's
+# postcode ontology: "an average of 15 addresses"), i.e. ~40 people at ~2.4 per household;
+# an LSOA has a mean of ~1,500 residents or ~650 households (NHS Data Dictionary, "Lower
+# Layer Super Output Area"), so ~40 units. The generator used 12 units per LSOA, ~150
+# people per unit at 1.1M people, which made every postcode blocking rule of the linkage
+# quadratic in the population (docs/linkage_performance.md).
+PEOPLE_PER_POSTCODE = 40
+MIN_POSTCODES_PER_LSOA = 12
 
 # Practices: ~105 practices in ~17 PCNs at ICS scale.
 PRACTICES_AT_SCALE = 105

@@ -40,13 +40,17 @@ def load_lsoas() -> pl.DataFrame:
 
 
 def make_postcodes(lsoas: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """C.POSTCODES_PER_LSOA distinct postcode units per LSOA: lsoa_idx, pc_idx, postcode.
+    """Distinct postcode units per LSOA, one per C.PEOPLE_PER_POSTCODE of its population
+    (at least C.MIN_POSTCODES_PER_LSOA): lsoa_idx, pc_idx, postcode.
 
     Each LSOA is put in one postcode sector of a district of its local authority; units
-    are two random letters. Over-generate, drop collisions, keep the first n per LSOA.
+    are two random letters (400 per sector). Over-generate, drop collisions, keep the
+    first n per LSOA.
     """
     n_l = lsoas.height
-    per = C.POSTCODES_PER_LSOA
+    wanted = np.maximum(C.MIN_POSTCODES_PER_LSOA,
+                        np.round(lsoas["pop_total_2015"].to_numpy() / C.PEOPLE_PER_POSTCODE)).astype(np.int64)
+    per = int(wanted.max())
     lad_keys = lsoas["lad_key"].to_list()
     district = np.array([
         C.POSTCODE_DISTRICTS[k][rng.integers(len(C.POSTCODE_DISTRICTS[k]))] for k in lad_keys
@@ -57,23 +61,28 @@ def make_postcodes(lsoas: pl.DataFrame, rng: np.random.Generator) -> pl.DataFram
     letters = UNIT_LETTERS[rng.integers(0, UNIT_LETTERS.size, (n_l * over, 2))]
     pcs = pl.DataFrame({
         "lsoa_idx": lsoa_idx.astype(np.int32),
+        "wanted": wanted[lsoa_idx],
         "postcode": np.char.add(
             np.char.add(np.char.add(district[lsoa_idx], " "), sector[lsoa_idx].astype(str)),
             np.char.add(letters[:, 0], letters[:, 1]),
         ),
     })
+    # LSOAs sharing a sector take their draws in turns, so the first does not fill it
     pcs = (
-        pcs.unique("postcode", keep="first", maintain_order=True)
+        pcs.with_columns(turn=pl.int_range(pl.len()).over("lsoa_idx"))
+        .sort("turn", "lsoa_idx")
+        .unique("postcode", keep="first", maintain_order=True)
+        .drop("turn")
         .with_columns(k=pl.int_range(pl.len()).over("lsoa_idx"))
-        .filter(pl.col("k") < per)
-        .drop("k")
+        .filter(pl.col("k") < pl.col("wanted"))
+        .drop("k", "wanted")
         .sort("lsoa_idx", "postcode")
         .with_row_index("pc_idx")
         .with_columns(pl.col("pc_idx").cast(pl.Int32))
     )
     counts = pcs.group_by("lsoa_idx").len()
-    if counts.height != n_l:
-        raise RuntimeError("an LSOA got no postcode; raise the over-generation factor")
+    if counts.height != n_l or counts["len"].min() < C.MIN_POSTCODES_PER_LSOA:
+        raise RuntimeError("an LSOA got too few postcodes; raise the over-generation factor")
     return pcs
 
 
