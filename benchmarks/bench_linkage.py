@@ -3,12 +3,21 @@
     python benchmarks/bench_linkage.py --persons 20000 --messiness 1 2
     python benchmarks/bench_linkage.py --persons 1100000 --messiness 1 --no-train
     python benchmarks/bench_linkage.py --persons 20000 --messiness 1 2 --no-train --seed 2029 --peers
+    python benchmarks/bench_linkage.py --persons 1100000 --messiness 1 --no-train --data-dir DIR --prepare-only
+    python benchmarks/bench_linkage.py --persons 1100000 --messiness 1 --no-train --data-dir DIR --repeats 3
 
 For each messiness level: generate a synthetic ICS, gate and load it into the raw zone,
 then time each linkage step in a child process (prepare, optionally train, score and
 cluster with stable ids, pseudonymise) with its wall time and peak memory, and measure
 pairwise precision/recall against the truth beside the NHS-number-only baseline.
-Writes benchmarks/results/linkage-<persons>-<date>.{md,json}.
+Writes benchmarks/results/linkage-<persons>-<date>[-seed<seed>][-<suffix>].{md,json}.
+
+`--data-dir DIR` generates, ingests and prepares the ICS there once and keeps it; a later
+run with the same DIR reuses it (so a large ICS is made once, e.g. under one heavy slot
+with `--prepare-only`, and the timed steps run later with the machine to themselves).
+`--repeats N` times the score + cluster + stable ids step N times, each a first build
+(no previous person index), and reports every run and the median. CPU seconds are user +
+system time of the step's process, all threads.
 """
 
 from __future__ import annotations
@@ -63,6 +72,8 @@ elif step == "peers":
             m["wall_s"] = round(time.monotonic() - t0, 1)
             out[name] = m
 out["wall_s"] = round(time.monotonic() - t, 1)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
 out["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 print(json.dumps(out))
 """
@@ -96,30 +107,54 @@ def main() -> int:
     parser.add_argument("--peers", action="store_true",
                         help="also link with Splink's default settings and recordlinkage (benchmarks/linkage_peers.py)")
     parser.add_argument("--keep", action="store_true", help="keep each synthetic ICS (its path is in the results)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="make the ICS here once and keep it; reuse it if already prepared (one messiness level)")
+    parser.add_argument("--prepare-only", action="store_true", help="with --data-dir: generate, ingest, prepare, stop")
+    parser.add_argument("--repeats", type=int, default=1, help="time score + cluster + stable ids this many times")
+    parser.add_argument("--suffix", default="", help="appended to the results file name")
     args = parser.parse_args()
+    if args.data_dir and len(args.messiness) != 1:
+        parser.error("--data-dir holds one ICS: give one --messiness")
     results = []
     for messiness in args.messiness:
-        data_dir = Path(tempfile.mkdtemp(prefix="bench-linkage-"))
-        subprocess.run([sys.executable, "-m", "dagster_project.synthetic", "--persons", str(args.persons),
-                        "--seed", str(args.seed), "--messiness", str(messiness), "--out", str(data_dir)],
-                       check=True, cwd=ROOT, capture_output=True)
-        try:
-            run(INGEST, str(data_dir))
-        except subprocess.CalledProcessError as exc:  # a source gate refusing an extract: a result, reported
-            results.append({"messiness": messiness, "error": (exc.stderr or "").strip().splitlines()[-1:]})
-            shutil.rmtree(data_dir)
-            continue
-        steps = {"prepare": run(STEP, str(data_dir), "prepare")}
+        data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-linkage-"))
+        keep = args.keep or args.data_dir is not None
+        prepared = (data_dir / "identity" / "profiles.parquet").exists()
+        steps = {}
+        if not prepared:
+            subprocess.run([sys.executable, "-m", "dagster_project.synthetic", "--persons", str(args.persons),
+                            "--seed", str(args.seed), "--messiness", str(messiness), "--out", str(data_dir)],
+                           check=True, cwd=ROOT, capture_output=True)
+            try:
+                run(INGEST, str(data_dir))
+            except subprocess.CalledProcessError as exc:  # a source gate refusing an extract: a result, reported
+                results.append({"messiness": messiness, "error": (exc.stderr or "").strip().splitlines()[-1:]})
+                if not keep:
+                    shutil.rmtree(data_dir)
+                continue
+            steps["prepare"] = run(STEP, str(data_dir), "prepare")
+        if args.prepare_only:
+            print(json.dumps({"data_dir": str(data_dir), **steps}))
+            return 0
         if not args.no_train:
             steps["train"] = run(STEP, str(data_dir), "train")
-        steps["score_cluster_stable_ids"] = run(STEP, str(data_dir), "index")
+        runs = []
+        for _ in range(max(args.repeats, 1)):
+            for name in ("person_index.parquet", "person_index_changes.parquet"):  # each run a first build
+                (data_dir / "identity" / name).unlink(missing_ok=True)
+            runs.append(run(STEP, str(data_dir), "index"))
+        steps["score_cluster_stable_ids"] = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+        if len(runs) > 1:
+            steps["score_cluster_stable_ids"] = {**steps["score_cluster_stable_ids"],
+                                                 "runs_wall_s": [r["wall_s"] for r in runs],
+                                                 "runs_cpu_s": [r["cpu_s"] for r in runs]}
         steps["pseudonymise"] = run(STEP, str(data_dir), "pseudonymise")
         accuracy = run(STEP, str(data_dir), "evaluate")
         if args.peers:
             accuracy.update(run(STEP, str(data_dir), "peers"))
         results.append({"messiness": messiness, "steps": steps, "accuracy": accuracy,
-                        **({"data_dir": str(data_dir)} if args.keep else {})})
-        if not args.keep:
+                        **({"data_dir": str(data_dir)} if keep else {})})
+        if not keep:
             shutil.rmtree(data_dir)
     today = dt.date.today().isoformat()
     lines = [f"# Linkage benchmark: {args.persons:,} people, {today}", "", f"Machine: {machine()}", "",
@@ -143,16 +178,21 @@ def main() -> int:
             m = r["accuracy"][name]
             lines.append(f"| {r['messiness']} | {name} | {m.get('recall_linkable')} | {m.get('recall_nothing_in_common')} | "
                          f"{m.get('records_with_nothing_in_common')} |")
-    lines += ["", "| messiness | step | wall s | peak RSS GiB | facts |", "| ---: | --- | ---: | ---: | --- |"]
+    lines += ["", "| messiness | step | wall s | CPU s | peak RSS GiB | facts |", "| ---: | --- | ---: | ---: | ---: | --- |"]
     for r in results:
         for step, facts in r["steps"].items():
-            extra = {k: v for k, v in facts.items() if k not in ("wall_s", "peak_rss_gib")}
-            lines.append(f"| {r['messiness']} | {step} | {facts['wall_s']} | {facts['peak_rss_gib']} | {extra} |")
+            extra = {k: v for k, v in facts.items() if k not in ("wall_s", "cpu_s", "peak_rss_gib")}
+            lines.append(f"| {r['messiness']} | {step} | {facts['wall_s']} | {facts.get('cpu_s')} | "
+                         f"{facts['peak_rss_gib']} | {extra} |")
+    if any(len(r["steps"]["score_cluster_stable_ids"].get("runs_wall_s", [])) > 1 for r in results):
+        lines.append("\nscore_cluster_stable_ids: the median run (each run a first build); every run in "
+                     "runs_wall_s / runs_cpu_s.")
     lines += [f"\nMessiness {r['messiness']}: not measured, ingest refused an extract: {r['error']}" for r in failed]
     report = "\n".join(lines)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"linkage-{args.persons}-{today}{f'-seed{args.seed}' if args.seed != 11 else ''}"
+    stem = RESULTS / (f"linkage-{args.persons}-{today}{f'-seed{args.seed}' if args.seed != 11 else ''}"
+                      f"{f'-{args.suffix}' if args.suffix else ''}")
     stem.with_suffix(".md").write_text(report + "\n")
     stem.with_suffix(".json").write_text(json.dumps({"persons": args.persons, "results": results, "failed": failed,
                                                     "machine": machine()}, indent=2, default=str))

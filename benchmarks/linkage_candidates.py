@@ -1,0 +1,45 @@
+"""Candidate pairs per blocking rule: what Splink's predict has to score.
+
+    python benchmarks/linkage_candidates.py DATA_DIR
+
+DATA_DIR holds a prepared ICS (identity/profiles.parquet). For each rule of
+`model.blocking_rules_for_prediction()` prints its own join size (pairs agreeing on it,
+before Splink drops pairs an earlier rule found) and the postcode density; the sum bounds
+the scoring cost (~2 us per candidate at 1.1M people on the 2-core box,
+docs/linkage_performance.md). Splink's own `count_comparisons_from_blocking_rules` gives the
+marginal counts (see the training report) but runs each rule's deduplication as well.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dagster_project.linkage.model import blocking_rules_for_prediction  # noqa: E402
+
+
+def main() -> int:
+    data_dir = Path(sys.argv[1])
+    profiles = pl.read_parquet(data_dir / "identity" / "profiles.parquet")
+    con = duckdb.connect()
+    con.register("p", profiles.to_arrow())
+    total = 0
+    print(f"profiles {profiles.height:,}; postcodes {profiles['postcode'].n_unique():,}; "
+          f"profiles per postcode {profiles.height / max(profiles['postcode'].n_unique(), 1):.1f}")
+    for rule in blocking_rules_for_prediction():
+        sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
+        t = time.monotonic()
+        n = con.sql(f"select count(*) from p l join p r on ({sql}) and l.unique_id < r.unique_id").fetchone()[0]
+        total += n
+        print(f"| `{sql}` | {n:,} | {time.monotonic() - t:.1f} s |")
+    print(f"| sum | {total:,} | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
