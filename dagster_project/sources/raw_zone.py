@@ -30,11 +30,12 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.lib.files import fsync_file, write_json_atomic
+from dagster_project.lib.files import fsync_file, sha256_file, write_json_atomic
 from dagster_project.sources.registry import TableSpec
 
 PARTITION_FILE = "data.parquet"
 AUDIT_FILE = "audit.json"
+DATA_SHA256 = "data_sha256"  # audit key: SHA-256 of the version's data.parquet
 VERSIONS = "versions"
 STAGING = ".staging"
 
@@ -117,7 +118,9 @@ def publish(staged: Path, raw_dir: Path, spec: TableSpec, extract_date: str, aud
     _adopt_legacy(raw_dir, spec, extract_date)
     (folder / VERSIONS).mkdir(exist_ok=True)
     version = max(versions(raw_dir, spec, extract_date), default=0) + 1
-    audit = {**audit, "version": version}
+    # the version's own bytes by SHA-256 (`sha256` is the delivered file's), hashed once here
+    # so that a warehouse build records what it read without re-reading it (warehouse/manifest.py)
+    audit = {**audit, "version": version, DATA_SHA256: sha256_file(staged)}
     write_json_atomic(staged.with_name(AUDIT_FILE), audit)
     target = folder / VERSIONS / f"{version:04d}"
     os.rename(staged.parent, target)  # refuses to overwrite an existing version

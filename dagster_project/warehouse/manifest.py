@@ -4,8 +4,8 @@
 warehouse/builds.py) names every input of the build by content:
 
 - raw: each published partition on or before the reference date (what the dbt `published_*`
-  macros may select), its version folder and the SHA-256 of that version's data.parquet
-  (raw versions are immutable: raw_zone.py);
+  macros may select), its version folder and the SHA-256 of that version's data.parquet, as
+  its ingest audit recorded it (raw versions are immutable: raw_zone.py);
 - identity: the versions of the identity-zone outputs the warehouse and the releases read
   (pseudo_keys, opt_outs, contact_details), content-addressed (lib/files.py
   write_versioned), so a later relink never changes what an older build points at;
@@ -98,7 +98,18 @@ def _raw_locations(zones: Zones, reference_date: str) -> list[dict]:
 
 def raw_inputs(zones: Zones, reference_date: str) -> list[dict]:
     """Every published partition on or before the date, with its version and SHA-256."""
-    return [{**r, "sha256": sha256_file(zones.raw / r["path"])} for r in _raw_locations(zones, reference_date)]
+    registry = load_registry()
+    return [{**r, "sha256": _raw_digest(zones, registry[r["table"]], r)}
+            for r in _raw_locations(zones, reference_date)]
+
+
+def _raw_digest(zones: Zones, spec, location: dict) -> str:
+    """The SHA-256 of a partition version's data.parquet: the one its ingest audit recorded
+    when it was published (raw versions are immutable), else (a version published before
+    audits held it) read from the file."""
+    audit = None if location["version"] is None else raw_zone.read_audit(
+        zones.raw, spec, location["extract_date"], location["version"])
+    return (audit or {}).get(raw_zone.DATA_SHA256) or sha256_file(zones.raw / location["path"])
 
 
 def identity_inputs(zones: Zones) -> dict[str, dict]:

@@ -83,3 +83,27 @@ def test_the_report_names_libraries_that_moved_since_the_release():
     assert "duckdb 1.5.0 -> 1.5.1" in done.report() and done.exact
     assert manifest.code_version()["python"]
 
+
+
+def test_a_build_takes_raw_digests_from_the_ingest_audit_not_the_files(zones: Zones, monkeypatch):
+    from dagster_project.lib.files import sha256_file
+    from dagster_project.sources import raw_zone
+
+    spec = load_registry()["gp__patients"]
+    write_landing(zones, "gp", "patients", "2026-10-01", patients_frame(30))
+    assert ingest_partition(zones, spec, "2026-10-01").published
+    audit = raw_zone.read_audit(zones.raw, spec, "2026-10-01")
+    data = raw_zone.partition_file(zones.raw, spec, "2026-10-01")
+    assert audit[raw_zone.DATA_SHA256] == sha256_file(data) != audit["sha256"]  # the parquet's, not the CSV's
+    expected = manifest.raw_inputs(zones, "2026-10-01")[0]["sha256"]
+    assert expected == audit[raw_zone.DATA_SHA256]
+
+    read: list[Path] = []
+    monkeypatch.setattr(manifest, "sha256_file", lambda p: read.append(p) or sha256_file(p))
+    assert manifest.raw_inputs(zones, "2026-10-01")[0]["sha256"] == expected and read == []
+    # a version published before audits held its digest is read from the file
+    audit_path = data.resolve().with_name(raw_zone.AUDIT_FILE)
+    audit_path.chmod(0o644)
+    audit_path.write_text(json.dumps({k: v for k, v in audit.items() if k != raw_zone.DATA_SHA256}))
+    assert manifest.raw_inputs(zones, "2026-10-01")[0]["sha256"] == expected and read == [data.resolve()]
+
