@@ -50,7 +50,8 @@ def release_inputs(zones: Zones, project: Project, run_date: str, warehouse: Pat
         "earlier_releases": earlier_releases(zones, project.id, run_date),
         "registry": {"projects.yaml": sha256_file(REGISTRY)},
         "code": manifest.code_version(),
-        "code_files": manifest.code_files(zones),  # the release code itself (and its GX suites)
+        # the release code itself (and its GX suites): the build's map, hashed once per build
+        "code_files": manifest.release_code_files(zones, build),
     }
 
 

@@ -14,7 +14,8 @@ warehouse/builds.py) names every input of the build by content:
   object store warehouse/objects/<aa>/<sha256>, so a later seed or model edit does not change
   what an older build is rebuilt with;
 - code: `git describe` and commit of the checkout, and the versions of the libraries whose
-  output bytes the release depends on;
+  output bytes the release depends on; every file of the Python package and the GX suites by
+  SHA-256 (kept in the same store), hashed once per build: its releases reference that map;
 - dbt_vars: the vars that change results (reference_date, opt-out policy); the location vars
   (data_dir, warehouse_path) are recorded apart, as a rebuild points them elsewhere.
 
@@ -73,13 +74,31 @@ def project_files(project_dir: Path = DBT_DIR) -> list[Path]:
                   and not NOT_PROJECT.intersection(p.relative_to(project_dir).parts))
 
 
-def code_files(zones: Zones, folders: tuple[Path, ...] = CODE_FOLDERS) -> dict[str, str]:
+def code_files(zones: Zones, folders: tuple[Path, ...] | None = None) -> dict[str, str]:
     """Every file of the Python package (modules, projects.yaml, registry, shipped models) and
     of the GX suites it reads, keyed by path in the repository, kept in the object store like
-    the dbt project's files: a release records them (cohorts/inputs.py) so that its rebuild
-    runs the release code it ran."""
-    return {str(p.relative_to(REPO)): keep_object(zones, p) for folder in folders
+    the dbt project's files: a build records them (record_build) and each release made from
+    it references that map (cohorts/inputs.py) so that its rebuild runs the release code it ran."""
+    return {str(p.relative_to(REPO)): keep_object(zones, p) for folder in folders or CODE_FOLDERS
             for p in project_files(folder)}
+
+
+def code_stamp(folders: tuple[Path, ...] | None = None) -> str:
+    """A cheap fingerprint of the same files (path, size, modification time; no reading):
+    equal to a build's, the files are the ones its `code_files` hashed."""
+    import hashlib
+
+    listing = [(str(p.relative_to(REPO)), (st := p.stat()).st_size, st.st_mtime_ns)
+               for folder in folders or CODE_FOLDERS for p in project_files(folder)]
+    return hashlib.sha256(repr(listing).encode()).hexdigest()
+
+
+def release_code_files(zones: Zones, build: dict | None) -> dict[str, str]:
+    """The code map a release records: its warehouse build's (hashed once per build), unless
+    a file changed since that build (then hashed and kept afresh, as the release runs it)."""
+    if build and build.get("code_files") and build.get("code_stamp") == code_stamp():
+        return build["code_files"]
+    return code_files(zones)
 
 
 def _raw_locations(zones: Zones, reference_date: str) -> list[dict]:
@@ -164,6 +183,7 @@ def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict
     after = {"raw": [{**r, "sha256": None} for r in _raw_locations(zones, reference_date)],
              "identity": identity_inputs(zones)}
     project = {str(p.relative_to(project_dir)): keep_object(zones, p) for p in project_files(project_dir)}
+    stamp = code_stamp()  # before hashing: a file edited meanwhile makes releases hash afresh
     manifest = {
         "reference_date": reference_date,
         "warehouse": str(Path(database).relative_to(zones.data_dir)),
@@ -175,6 +195,8 @@ def record_build(zones: Zones, reference_date: str, dbt_vars: dict, inputs: dict
         "locations": {k: v for k, v in sorted(dbt_vars.items()) if k in LOCATION_VARS},
         **inputs,
         "dbt_project": project,
+        "code_files": code_files(zones),  # the package and GX suites its releases run
+        "code_stamp": stamp,
     }
     write_json_atomic(Path(database).with_name(BUILD_FILE), manifest)
     return manifest

@@ -107,3 +107,27 @@ def test_a_build_takes_raw_digests_from_the_ingest_audit_not_the_files(zones: Zo
     audit_path.write_text(json.dumps({k: v for k, v in audit.items() if k != raw_zone.DATA_SHA256}))
     assert manifest.raw_inputs(zones, "2026-10-01")[0]["sha256"] == expected and read == [data.resolve()]
 
+
+def test_releases_reference_the_builds_code_map_until_a_file_changes(zones: Zones, tmp_path, monkeypatch):
+    recorded = built(zones)
+    assert recorded["code_files"] == manifest.code_files(zones) and recorded["code_stamp"]
+    assert "dagster_project/cohorts/publish.py" in recorded["code_files"]
+
+    hashed: list[Path] = []
+    keep = manifest.keep_object
+    monkeypatch.setattr(manifest, "keep_object", lambda z, p: hashed.append(p) or keep(z, p))
+    assert manifest.release_code_files(zones, recorded) is recorded["code_files"] and hashed == []
+    assert manifest.release_code_files(zones, None) == recorded["code_files"] and hashed  # no build: hashed
+
+    # a file of the release code changed after the build: the release hashes what it runs
+    monkeypatch.setattr(manifest, "REPO", tmp_path)
+    (tmp_path / "pkg").mkdir()
+    module = tmp_path / "pkg" / "module.py"
+    module.write_text("A = 1\n")
+    monkeypatch.setattr(manifest, "CODE_FOLDERS", (tmp_path / "pkg",))
+    build = {"code_files": manifest.code_files(zones), "code_stamp": manifest.code_stamp()}
+    assert manifest.release_code_files(zones, build) is build["code_files"]
+    module.write_text("A = 22\n")
+    changed = manifest.release_code_files(zones, build)
+    assert changed["pkg/module.py"] != build["code_files"]["pkg/module.py"]
+    assert manifest.object_path(zones, changed["pkg/module.py"]).read_text() == "A = 22\n"
