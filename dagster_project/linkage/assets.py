@@ -2,6 +2,7 @@
 
 import dagster as dg
 import polars as pl
+import pydantic
 
 from dagster_project.lib.report_urls import link as report_link
 from dagster_project.linkage import pipeline
@@ -83,6 +84,16 @@ def linkage_model(platform: PlatformResource, linkage: LinkageBackendResource) -
     })
 
 
+class PersonIndexConfig(dg.Config):
+    """Run config of the person index (launchpad: `ops: identity__person_index: config:`)."""
+
+    full_relink: bool = pydantic.Field(
+        default=False,
+        description="Score every pair of identity profiles with Splink, not only those touching profiles new or "
+                    "changed since the last run (a refresh relinks in full by itself when the model, prior, blocking "
+                    "rules, threshold or profile preparation changed, or no stored pairs exist).")
+
+
 @dg.asset(
     key=PERSON_INDEX,
     group_name=GROUP,
@@ -91,7 +102,9 @@ def linkage_model(platform: PlatformResource, linkage: LinkageBackendResource) -
     description=(
         "Score pairs of identity profiles with the Splink model, cluster at the match threshold, "
         "and give every record a person id that is stable across refreshes (merges and splits "
-        "logged in identity/person_index_changes.parquet)."
+        "logged in identity/person_index_changes.parquet). Incremental: only pairs touching profiles "
+        "new or changed since the last run are scored, the rest carried over (identity/linkage_state/); "
+        "run config full_relink: true scores every pair."
     ),
     owners=["team:data-engineering"],
     kinds={"splink", "duckdb", "parquet"},
@@ -103,9 +116,11 @@ def linkage_model(platform: PlatformResource, linkage: LinkageBackendResource) -
                           description="No implausibly large person: a runaway cluster means a bad model"),
     ],
 )
-def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
+def person_index(context: dg.AssetExecutionContext, config: PersonIndexConfig, platform: PlatformResource,
+                 linkage: LinkageBackendResource):
     zones = platform.zones
-    result = pipeline.build_person_index(zones, backend=linkage.backend())
+    result = pipeline.build_person_index(zones, backend=linkage.backend(), full_relink=config.full_relink)
+    context.log.info(f"linkage {result.mode}: {result.mode_reason}")
     cleaned = pl.read_parquet(zones.identity / pipeline.RECORDS)
     q = pipeline.quality(result.person_index, cleaned)
     events = result.changes.group_by("event").len().sort("event")
@@ -114,6 +129,10 @@ def person_index(platform: PlatformResource, linkage: LinkageBackendResource):
         "people": q["people"],
         "records": q["records"],
         "pairs_scored": result.pairs,
+        "linkage_mode": result.mode,
+        "linkage_mode_reason": result.mode_reason,
+        "pairs_scored_this_run": result.pairs_scored_now,
+        **{f"incremental_{k}": (round(v, 6) if isinstance(v, float) else v) for k, v in result.facts.items()},
         "pairs_for_review": result.review_pairs,
         "review_decisions_applied": result.decisions_applied,
         "bridges_held_apart": result.held_apart,

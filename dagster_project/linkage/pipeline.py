@@ -7,15 +7,25 @@ writing named files under `<data_dir>/identity/`, so each can be run, tested and
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from dagster_project.lib.files import write_parquet_atomic, write_parquet_versioned
 from dagster_project.lib.zones import Zones
-from dagster_project.linkage import evaluation, pseudonymise, records, review, scoring, stable_ids
+from dagster_project.linkage import (
+    evaluation,
+    incremental,
+    prior,
+    pseudonymise,
+    records,
+    review,
+    scoring,
+    stable_ids,
+)
 from dagster_project.linkage.backends import Backend
 from dagster_project.linkage.model import MODEL_DIR, TrainedModel, model_file
 from dagster_project.sources import raw_zone
@@ -32,6 +42,8 @@ PSEUDO_KEYS = "pseudo_keys.parquet"
 OPT_OUTS = "opt_outs.parquet"
 REVIEW_QUEUE = review.QUEUE
 REVIEW_AUDIT = review.AUDIT
+
+log = logging.getLogger(__name__)
 
 
 def prepare(zones: Zones) -> dict:
@@ -115,20 +127,39 @@ class IndexResult:
     review_pairs: int = 0
     decisions_applied: int = 0
     held_apart: int = 0  # bridge edges between two NHS numbers not followed (clustering.py)
+    mode: str = "full"  # full | incremental (incremental.py)
+    mode_reason: str = ""
+    pairs_scored_now: int = 0  # pairs Splink scored in this run (all of them in a full run)
+    facts: dict = field(default_factory=dict)
 
 
 def build_person_index(
-    zones: Zones, threshold: float | None = None, backend: Backend | None = None
+    zones: Zones, threshold: float | None = None, backend: Backend | None = None, full_relink: bool = False
 ) -> IndexResult:
-    """Score and cluster the profiles, give every record a stable person id, log changes."""
+    """Score and cluster the profiles, give every record a stable person id, log changes.
+
+    Scores with Splink only the pairs touching profiles new or changed since the last run
+    when its stored pairs can be carried over (incremental.py), else every pair; the rest
+    (clustering, review queue, stable ids) is the same either way."""
+    backend = backend or Backend()
+    threshold = scoring.match_threshold() if threshold is None else threshold
     path = model_path(zones, backend)
     model = TrainedModel.load(path)
     profile_table = pl.read_parquet(zones.identity / PROFILES)
     record_map = pl.read_parquet(zones.identity / RECORD_PROFILES)
     charts = zones.reports / "linkage"
     decisions = review.read_decisions(zones.identity / review.DECISIONS_DIR)
+    fp = incremental.fingerprint(path, model, threshold, backend)
+    settings_now = prior.with_prior(model.settings, profile_table, prior.rule_recall(model.metadata))
+    plan = incremental.plan(zones.identity, profile_table, model, fp, settings_now, full_relink)
+    log.info("linkage %s: %s", plan.mode, plan.reason)
+    scored = scoring.score(profile_table, model, backend, min_weight=incremental.STORE_WEIGHT, touching=plan.touching) \
+        if profile_table.height >= 2 else None
+    scored_now = scored.pairs.height if scored is not None else 0
+    if scored is not None:
+        scored.pairs = incremental.combine(plan, scored.pairs)
     output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend,
-                                       decisions=decisions)
+                                       decisions=decisions, scored=scored)
     write_parquet_atomic(output.pairs, zones.identity / PAIRS)
     write_parquet_atomic(output.clusters, zones.identity / CLUSTERS)
     if output.review_queue is not None:
@@ -153,10 +184,13 @@ def build_person_index(
     changes = changes.with_columns(pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("changed_at"))
     write_parquet_atomic(person_index, index_path)
     write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
+    if scored is not None:  # last: the next run carries these pairs only once the index is written
+        incremental.save(zones.identity, fp, profile_table, scored.pairs, model, scored.settings, plan.complete_above)
     return IndexResult(person_index, changes, output.pairs.height, path, charts,
                        output.review_queue.height if output.review_queue is not None else 0,
                        output.review_audit.height if output.review_audit is not None else 0,
-                       output.held_apart.height if output.held_apart is not None else 0)
+                       output.held_apart.height if output.held_apart is not None else 0,
+                       plan.mode, plan.reason, scored_now, plan.facts)
 
 
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,55 @@ class LinkageOutput:
     held_apart: pl.DataFrame | None = None  # bridge edges not followed (clustering.split_nhs_bridges)
 
 
+@dataclass
+class Scored:
+    """Splink's scored pairs (at or above `min_weight`) and the linker and settings that
+    scored them (the prior re-estimated on this population; charts and evidence reuse them)."""
+
+    pairs: pl.DataFrame  # unique_id_l < unique_id_r, match_probability, match_weight
+    linker: object
+    settings: dict
+
+
+# The match weight of SCORE_FLOOR (Splink filters on the weight: log2 of the odds)
+SCORE_FLOOR_WEIGHT = math.log2(SCORE_FLOOR / (1 - SCORE_FLOOR))
+TOUCH_COLUMN = "phm_touch"
+
+
+def score(profile_table: pl.DataFrame, model: TrainedModel, backend: Backend | None = None,
+          min_weight: float = SCORE_FLOOR_WEIGHT, touching: pl.Series | None = None) -> Scored:
+    """Pairwise predictions over the model's blocking rules with match weight >= min_weight.
+
+    `touching` (unique ids) limits scoring to candidate pairs with at least one end in it
+    (an incremental run: the new and changed profiles against everyone). The linker still
+    sees the whole population, so term frequencies and the prior are those a full run
+    uses, and every pair it scores scores exactly as in a full run."""
+    backend = backend or Backend()
+    scoring_settings = with_prior(model.settings, profile_table, rule_recall(model.metadata))
+    if touching is None:
+        linker = linker_for(profile_table, scoring_settings, backend)
+        predictions = linker.inference.predict(threshold_match_weight=min_weight)
+        return Scored(backend.fetch(predictions, PAIR_COLUMNS), linker, scoring_settings)
+    if touching.len() == 0:
+        return Scored(pl.DataFrame(schema=PAIR_SCHEMA), linker_for(profile_table, scoring_settings, backend),
+                      scoring_settings)
+    flagged = profile_table.with_columns(
+        pl.col("unique_id").is_in(touching.implode()).cast(pl.Int8).alias(TOUCH_COLUMN))
+    # the same rules with one more condition: DuckDB still joins on each rule's keys, but
+    # only pairs touching a new profile reach the (costly) comparisons
+    restricted = {**scoring_settings, "blocking_rules_to_generate_predictions": [
+        {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND (l.{TOUCH_COLUMN} = 1 OR r.{TOUCH_COLUMN} = 1)"}
+        for rule in scoring_settings["blocking_rules_to_generate_predictions"]]}
+    linker = linker_for(flagged, restricted, backend)
+    predictions = linker.inference.predict(threshold_match_weight=min_weight)
+    return Scored(backend.fetch(predictions, PAIR_COLUMNS), linker, scoring_settings)
+
+
+PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+PAIR_SCHEMA = {"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8, "match_probability": pl.Float64,
+               "match_weight": pl.Float64}
+
+
 def score_and_cluster(
     profile_table: pl.DataFrame,
     model: TrainedModel,
@@ -63,24 +113,26 @@ def score_and_cluster(
     backend: Backend | None = None,
     decisions: pl.DataFrame | None = None,
     zone: ReviewZone | None = None,
+    scored: Scored | None = None,
 ) -> LinkageOutput:
     """Pairwise predictions over the blocking rules, then connected components at threshold
-    with no bridge between two NHS numbers (clustering.split_nhs_bridges)."""
+    with no bridge between two NHS numbers (clustering.split_nhs_bridges).
+
+    `scored`: pairs scored already (incremental.py: this run's new pairs with the last
+    run's carried over); only those at or above SCORE_FLOOR are used."""
     backend = backend or Backend()
     threshold = match_threshold() if threshold is None else threshold
     if profile_table.height < 2:  # nothing to compare: every profile is its own person
         return LinkageOutput(
-            pairs=pl.DataFrame(schema={"unique_id_l": pl.Utf8, "unique_id_r": pl.Utf8,
-                                       "match_probability": pl.Float64, "match_weight": pl.Float64}),
+            pairs=pl.DataFrame(schema=PAIR_SCHEMA),
             clusters=profile_table.select("unique_id", pl.col("unique_id").alias("cluster_id")),
             review_queue=None,
         )
     zone = zone or ReviewZone.from_env()
     decisions = decisions if decisions is not None else review.no_decisions()
-    scoring_settings = with_prior(model.settings, profile_table, rule_recall(model.metadata))
-    linker = linker_for(profile_table, scoring_settings, backend)
-    predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
-    pairs = backend.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
+    scored = scored or score(profile_table, model, backend)
+    linker, scoring_settings = scored.linker, scored.settings
+    pairs = scored.pairs.filter(pl.col("match_weight") >= SCORE_FLOOR_WEIGHT).select(PAIR_COLUMNS)
     if decisions.height == 0:
         cluster_frame = connected_components(profile_table["unique_id"], pairs, threshold)
         cluster_frame, held = split_nhs_bridges(cluster_frame, profile_table, pairs, threshold)
