@@ -1,6 +1,7 @@
 -- Protect NoW: cervical screening catch-up, as of the reference date.
 -- The rules, their national sources and dates are documented beside their SQL in
--- int_cohort_cervical_screening_rules; here they are composed: every inclusion
+-- int_cohort_cervical_screening_rules; they are composed by cohort_composed (macros/
+-- cohort_composition.sql, shared with mart_outreach_eligible_population): every inclusion
 -- (has_cervix, age_in_range, overdue) and no exclusion (ceased, declined, cervix_removed).
 -- eligibility_group: never_screened (no adequate test anywhere in the record),
 -- early_recall_overdue (HPV-positive, 12-month recall missed), overdue_25_49, overdue_50_64.
@@ -18,10 +19,7 @@ eligible as (
     select pseudo_id
     from rules
     group by pseudo_id
-    having bool_or(rule_id = 'has_cervix')
-       and bool_or(rule_id = 'age_in_range')
-       and bool_or(rule_id = 'overdue')
-       and not bool_or(rule_kind = 'exclusion')
+    having {{ cohort_composed('cervical_screening') }}
 ),
 
 evidence as (

@@ -1,7 +1,8 @@
 -- Protect NoW: COVID-19 vaccination, as of the reference date.
 -- The groups, exclusions, their sources and dates are documented beside their SQL in
--- int_cohort_covid_vaccination_rules; here they are composed: any inclusion and no
--- exclusion. campaign_status says whether the campaign's eligibility is confirmed by
+-- int_cohort_covid_vaccination_rules; they are composed by cohort_composed (macros/
+-- cohort_composition.sql, shared with mart_outreach_eligible_population): any inclusion
+-- and no exclusion. campaign_status says whether the campaign's eligibility is confirmed by
 -- published advice or assumed (seed covid_campaigns); a release under an assumed campaign
 -- says so in release.json and its report, and its gate warns.
 -- clinical_priority: the number of eligible groups met.
@@ -22,7 +23,7 @@ eligible as (
     select pseudo_id
     from rules
     group by pseudo_id
-    having bool_or(rule_kind = 'inclusion') and not bool_or(rule_kind = 'exclusion')
+    having {{ cohort_composed('covid_vaccination') }}
 ),
 
 evidence as (

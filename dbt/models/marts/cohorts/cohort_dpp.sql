@@ -1,6 +1,7 @@
 -- Protect NoW: NHS Diabetes Prevention Programme (NDPP), as of the reference date.
 -- The rules, their national source and date are documented beside their SQL in
--- int_cohort_dpp_rules; here they are composed: adult, and an NDH blood test or a history
+-- int_cohort_dpp_rules; they are composed by cohort_composed (macros/cohort_composition.sql,
+-- shared with mart_outreach_eligible_population): adult, and an NDH blood test or a history
 -- of gestational diabetes, and no exclusion.
 -- clinical_priority: the HbA1c (mmol/mol; for a glucose-only result 42 + (FPG - 5.5) x
 -- 5.9/1.4, the same position in the range; gestational diabetes history alone 42): nearer
@@ -17,9 +18,7 @@ eligible as (
     select pseudo_id
     from rules
     group by pseudo_id
-    having bool_or(rule_id = 'adult')
-       and bool_or(rule_id like 'ndh_blood_test:%' or rule_id = 'gestational_diabetes_history')
-       and not bool_or(rule_kind = 'exclusion')
+    having {{ cohort_composed('dpp') }}
 ),
 
 evidence as (

@@ -1,7 +1,8 @@
 -- Protect NoW: seasonal influenza vaccination, as of the reference date.
 -- The groups, exclusions, their national sources and dates are documented beside their SQL
--- in int_cohort_flu_vaccination_rules; here they are composed: any inclusion (a group whose
--- campaign has started) and no exclusion (vaccinated or declined this season).
+-- in int_cohort_flu_vaccination_rules; they are composed by cohort_composed (macros/
+-- cohort_composition.sql, shared with mart_outreach_eligible_population): any inclusion (a
+-- group whose campaign has started) and no exclusion (vaccinated or declined this season).
 -- clinical_priority: the number of eligible groups met (more reasons, more risk).
 with population as (
     select * from {{ ref('int_cohort_population') }}
@@ -20,7 +21,7 @@ eligible as (
     select pseudo_id
     from rules
     group by pseudo_id
-    having bool_or(rule_kind = 'inclusion') and not bool_or(rule_kind = 'exclusion')
+    having {{ cohort_composed('flu_vaccination') }}
 ),
 
 evidence as (

@@ -1,7 +1,8 @@
 -- Protect NoW: NHS Talking Therapies, as of the reference date.
 -- The rules, sources and dates are documented beside their SQL in
--- int_cohort_talking_therapies_rules; here they are composed: adult, depression or anxiety,
--- and no exclusion (in contact with the service, secondary mental health care).
+-- int_cohort_talking_therapies_rules; they are composed by cohort_composed (macros/
+-- cohort_composition.sql, shared with mart_outreach_eligible_population): adult, depression
+-- or anxiety, and no exclusion (in contact with the service, secondary mental health care).
 -- clinical_priority: 2 for a long-term condition plus depression/anxiety (the integrated
 -- LTC pathway), +1 when depression or anxiety was coded in the last 24 months.
 with population as (
@@ -16,9 +17,7 @@ eligible as (
     select pseudo_id
     from rules
     group by pseudo_id
-    having bool_or(rule_id = 'adult')
-       and bool_or(rule_id like 'condition:%')
-       and not bool_or(rule_kind = 'exclusion')
+    having {{ cohort_composed('talking_therapies') }}
 ),
 
 evidence as (

@@ -3,8 +3,9 @@
 -- need the action - the cohort (who still needs it) plus the people who have already done
 -- it. For the five national projects this is read from the cohort's own rules model (one
 -- definition per concept: the same groups, ages to the day and code lists as the cohort),
--- composed as the cohort composes them but keeping the exclusions that mean "done" or
--- "said no" (a decliner is still in the denominator, as national uptake counts them):
+-- composed by the cohort's own composition (cohort_composed(project, 'population'),
+-- macros/cohort_composition.sql) but keeping the exclusions that mean "done" or "said no"
+-- (a decliner is still in the denominator, as national uptake counts them):
 --   cervical_screening  has a cervix and aged 24.5-64 to the day (int_cohort_cervical_
 --                       screening_rules); out: ceased from screening, cervix removed
 --                       (NHSCSP coverage leaves ceased people out); screened and declined stay;
@@ -31,37 +32,12 @@ registers as (
     select pseudo_id, condition from {{ ref('fct_conditions') }}
 ),
 
-{%- set national = {
-    'cervical_screening': {
-        'rules': 'int_cohort_cervical_screening_rules',
-        'all_of': ["rule_id = 'has_cervix'", "rule_id = 'age_in_range'"],
-        'not_any': ['ceased', 'cervix_removed']},
-    'flu_vaccination': {
-        'rules': 'int_cohort_flu_vaccination_rules',
-        'all_of': ["rule_kind = 'inclusion'"], 'not_any': []},
-    'covid_vaccination': {
-        'rules': 'int_cohort_covid_vaccination_rules',
-        'all_of': ["rule_kind = 'inclusion'"], 'not_any': ['contraindicated']},
-    'talking_therapies': {
-        'rules': 'int_cohort_talking_therapies_rules',
-        'all_of': ["rule_id = 'adult'", "rule_id like 'condition:%'"],
-        'not_any': ['secondary_mental_health_care']},
-    'dpp': {
-        'rules': 'int_cohort_dpp_rules',
-        'all_of': ["rule_id = 'adult'",
-                   "(rule_id like 'ndh_blood_test:%' or rule_id = 'gestational_diabetes_history')"],
-        'not_any': ['diabetes', 'pregnant']},
-} %}
-
 base as (
-    {%- for project, spec in national.items() %}
+    {%- for project in cohort_compositions() %}
     select '{{ project }}' as project, pseudo_id
-    from {{ ref(spec.rules) }}
+    from {{ ref('int_cohort_' ~ project ~ '_rules') }}
     group by pseudo_id
-    having {% for condition in spec.all_of %}bool_or({{ condition }}){% if not loop.last %} and {% endif %}{% endfor %}
-    {%- for rule in spec.not_any %}
-       and not bool_or(rule_kind = 'exclusion' and rule_id = '{{ rule }}')
-    {%- endfor %}
+    having {{ cohort_composed(project, 'population') }}
     union all
     {%- endfor %}
 
