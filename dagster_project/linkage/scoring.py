@@ -90,11 +90,14 @@ def score(profile_table: pl.DataFrame, model: TrainedModel, backend: Backend | N
                       scoring_settings)
     flagged = profile_table.with_columns(
         pl.col("unique_id").is_in(touching.implode()).cast(pl.Int8).alias(TOUCH_COLUMN))
-    # the same rules with one more condition: DuckDB still joins on each rule's keys, but
-    # only pairs touching a new profile reach the (costly) comparisons
+    # each rule twice, once for pairs whose left profile is new and once for those whose right
+    # one is (and the left not): a condition on one side the database applies before the join,
+    # so each join is new x everyone. (One rule with "l new OR r new" gives the same pairs,
+    # but joins everyone x everyone first: 15x slower on a 3M-row test table.)
+    touch_l, touch_r = f"l.{TOUCH_COLUMN} = 1", f"r.{TOUCH_COLUMN} = 1 AND l.{TOUCH_COLUMN} = 0"
     restricted = {**scoring_settings, "blocking_rules_to_generate_predictions": [
-        {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND (l.{TOUCH_COLUMN} = 1 OR r.{TOUCH_COLUMN} = 1)"}
-        for rule in scoring_settings["blocking_rules_to_generate_predictions"]]}
+        {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND {side}"}
+        for rule in scoring_settings["blocking_rules_to_generate_predictions"] for side in (touch_l, touch_r)]}
     linker = linker_for(flagged, restricted, backend)
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
     return Scored(backend.fetch(predictions, PAIR_COLUMNS), linker, scoring_settings)
