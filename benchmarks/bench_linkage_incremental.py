@@ -56,7 +56,8 @@ elif step == "prepare":
 else:
     r = pipeline.build_person_index(zones, full_relink=(step == "full"))
     out = {"mode": r.mode, "reason": r.mode_reason, "pairs": r.pairs, "pairs_scored_now": r.pairs_scored_now,
-           "people": r.person_index["person_id"].n_unique(), **r.facts}
+           "people": r.person_index["person_id"].n_unique(), **r.facts,
+           "seconds": r.seconds}
 out["wall_s"] = round(time.monotonic() - t, 1)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 out["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
@@ -161,7 +162,8 @@ def main() -> int:
              *[f"| {m} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_gib']} | {r['pairs_scored_now']:,} | {r['pairs']:,} |"
                for m, r in runs.items()], "",
              f"Incremental: {inc['reason']}; pairs carried {inc.get('pairs_carried', 0):,}. "
-             f"Same people both ways: {same}. Full relink: {full['reason']}.", ""]
+             f"Same people both ways: {same}. Full relink: {full['reason']}.", "",
+             "Seconds per step (in-process): " + "; ".join(f"{m}: {r['seconds']}" for m, r in runs.items()), ""]
     stem.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,18 @@ class IndexResult:
     mode_reason: str = ""
     pairs_scored_now: int = 0  # pairs Splink scored in this run (all of them in a full run)
     facts: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)  # wall time per step (plan, score, cluster, ids, save)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._t, 2)
+        self._t = now
 
 
 def build_person_index(
@@ -143,6 +156,7 @@ def build_person_index(
     (clustering, review queue, stable ids) is the same either way."""
     backend = backend or Backend()
     threshold = scoring.match_threshold() if threshold is None else threshold
+    clock = _Clock()
     path = model_path(zones, backend)
     model = TrainedModel.load(path)
     profile_table = pl.read_parquet(zones.identity / PROFILES)
@@ -153,11 +167,13 @@ def build_person_index(
     settings_now = prior.with_prior(model.settings, profile_table, prior.rule_recall(model.metadata))
     plan = incremental.plan(zones.identity, profile_table, model, fp, settings_now, full_relink)
     log.info("linkage %s: %s", plan.mode, plan.reason)
-    scored = scoring.score(profile_table, model, backend, min_weight=incremental.STORE_WEIGHT, touching=plan.touching) \
-        if profile_table.height >= 2 else None
+    clock.lap("read_and_plan")
+    scored = scoring.score(profile_table, model, backend, min_weight=incremental.STORE_WEIGHT, touching=plan.touching,
+                           scoring_settings=settings_now) if profile_table.height >= 2 else None
     scored_now = scored.pairs.height if scored is not None else 0
     if scored is not None:
         scored.pairs = incremental.combine(plan, scored.pairs)
+    clock.lap("score")
     output = scoring.score_and_cluster(profile_table, model, threshold, charts_dir=charts, backend=backend,
                                        decisions=decisions, scored=scored)
     write_parquet_atomic(output.pairs, zones.identity / PAIRS)
@@ -169,6 +185,7 @@ def build_person_index(
         old_audit = pl.read_parquet(audit_path) if audit_path.exists() else None
         write_parquet_atomic(output.review_audit if old_audit is None
                              else pl.concat([old_audit, output.review_audit], how="vertical_relaxed"), audit_path)
+    clock.lap("cluster_review_charts")
     best = scoring.best_link_probability(output.pairs, output.clusters)
     current = record_map.join(output.clusters, on="unique_id", how="left")
     index_path, changes_path = zones.identity / PERSON_INDEX, zones.identity / CHANGES
@@ -184,13 +201,15 @@ def build_person_index(
     changes = changes.with_columns(pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("changed_at"))
     write_parquet_atomic(person_index, index_path)
     write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
+    clock.lap("stable_ids_and_writes")
     if scored is not None:  # last: the next run carries these pairs only once the index is written
         incremental.save(zones.identity, fp, profile_table, scored.pairs, model, scored.settings, plan.complete_above)
+    clock.lap("save_state")
     return IndexResult(person_index, changes, output.pairs.height, path, charts,
                        output.review_queue.height if output.review_queue is not None else 0,
                        output.review_audit.height if output.review_audit is not None else 0,
                        output.held_apart.height if output.held_apart is not None else 0,
-                       plan.mode, plan.reason, scored_now, plan.facts)
+                       plan.mode, plan.reason, scored_now, plan.facts, clock.laps)
 
 
 def pseudonymise_index(zones: Zones, key: bytes) -> dict:

@@ -72,7 +72,8 @@ TOUCH_COLUMN = "phm_touch"
 
 
 def score(profile_table: pl.DataFrame, model: TrainedModel, backend: Backend | None = None,
-          min_weight: float = SCORE_FLOOR_WEIGHT, touching: pl.Series | None = None) -> Scored:
+          min_weight: float = SCORE_FLOOR_WEIGHT, touching: pl.Series | None = None,
+          scoring_settings: dict | None = None) -> Scored:
     """Pairwise predictions over the model's blocking rules with match weight >= min_weight.
 
     `touching` (unique ids) limits scoring to candidate pairs with at least one end in it
@@ -80,7 +81,7 @@ def score(profile_table: pl.DataFrame, model: TrainedModel, backend: Backend | N
     sees the whole population, so term frequencies and the prior are those a full run
     uses, and every pair it scores scores exactly as in a full run."""
     backend = backend or Backend()
-    scoring_settings = with_prior(model.settings, profile_table, rule_recall(model.metadata))
+    scoring_settings = scoring_settings or with_prior(model.settings, profile_table, rule_recall(model.metadata))
     if touching is None:
         linker = linker_for(profile_table, scoring_settings, backend)
         predictions = linker.inference.predict(threshold_match_weight=min_weight)
