@@ -108,3 +108,20 @@ def recall_among(assigned: pl.DataFrame, truth: pl.DataFrame, mask: pl.DataFrame
     """Recall over true pairs whose two records are both in `mask` (KEY columns)."""
     inside = assigned.join(mask, on=KEY, how="semi", nulls_equal=True)
     return pairwise_metrics(inside, truth, person_col)["recall"]
+
+
+def pairwise_metrics_by_nhs_status(assigned: pl.DataFrame, truth: pl.DataFrame, people: pl.DataFrame,
+                                   person_col: str = "person_id") -> dict:
+    """Pairwise metrics over all records, then over the records of people who have a valid
+    NHS number in the truth and of people who have none (beyond the 909,091 numbers of the
+    999 range the generator leaves people untraced: docs/scale.md). Each group's predicted
+    pairs are those among its own records, so a group's precision counts wrong links made
+    inside it; a link across the groups is wrong and counted in "all" only."""
+    traced = people.filter(pl.col("nhs_number").is_not_null()).select("true_person_id")
+    out = {"all": pairwise_metrics(assigned, truth, person_col)}
+    for name, how in (("with_nhs_number", "semi"), ("without_nhs_number", "anti")):
+        records = truth.join(traced, on="true_person_id", how=how)
+        if records.height:
+            out[name] = pairwise_metrics(
+                assigned.join(records.select(KEY), on=KEY, how="semi", nulls_equal=True), records, person_col)
+    return out
