@@ -24,9 +24,12 @@ child process whose process tree (dbt runs as a subprocess) is sampled from /pro
 0.2 s: `peak_rss_gib` is the largest total resident memory of the tree while the stage's
 runs (or steps) ran, `cpu_s` the tree's CPU seconds over the same window. `process_s` is
 the child's wall time including Python start-up and imports (what `make run` adds once).
-After each refresh, linkage accuracy is measured against the synthetic truth separately
-for people with a valid NHS number and people without one (above 909,091 people the 999
-range is exhausted: docs/scale.md). Writes benchmarks/results/e2e-<date>.md and .json.
+The data directory holds no ground truth, as a real ICS's does not: the refresh does not
+score itself (identity/person_index's accuracy_against_truth check then has nothing to
+gate; `--truth-in-data` puts the truth there). After each refresh, linkage accuracy is
+measured against the generator's truth (untimed), separately for people with a valid NHS
+number and people without one (above 909,091 people the 999 range is exhausted:
+docs/scale.md). Writes benchmarks/results/e2e-<date>.md and .json.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def child(stage: str, data_dir: Path) -> int:
     return 0 if ok else 1
 
 
-def child_accuracy(data_dir: Path) -> int:
+def child_accuracy(data_dir: Path, truth_dir: Path) -> int:
     """Pairwise linkage accuracy by NHS-number status of the true person (json on stdout)."""
     import polars as pl
 
@@ -96,9 +99,9 @@ def child_accuracy(data_dir: Path) -> int:
     from dagster_project.linkage.evaluation import pairwise_metrics_by_nhs_status
 
     zones = Zones.at(data_dir)
-    truth = pl.read_parquet(zones.truth / "person_records.parquet", columns=[
+    truth = pl.read_parquet(truth_dir / "person_records.parquet", columns=[
         "source", "table", "practice_code", "record_id", "true_person_id"])
-    people = pl.read_parquet(zones.truth / "people.parquet", columns=["true_person_id", "nhs_number"])
+    people = pl.read_parquet(truth_dir / "people.parquet", columns=["true_person_id", "nhs_number"])
     index = pl.read_parquet(zones.identity / pipeline.PERSON_INDEX)
     print(json.dumps(pairwise_metrics_by_nhs_status(index, truth, people)))
     return 0
@@ -196,6 +199,24 @@ def run_timings(instance, run_id: str) -> dict:
     return out
 
 
+def failed_checks(instance, run_id: str) -> list[str]:
+    """Failed asset checks and step errors of a run, for the failure message."""
+    import dagster as dg
+
+    T = dg.DagsterEventType
+    out = []
+    for entry in instance.all_logs(run_id, of_type={T.ASSET_CHECK_EVALUATION, T.STEP_FAILURE}):
+        event = entry.dagster_event
+        if event.event_type == T.STEP_FAILURE:
+            out.append(f"  step {event.step_key}: {event.step_failure_data.error.message.strip()[:500]}")
+        elif not event.event_specific_data.passed:
+            data = event.event_specific_data
+            meta = {k: getattr(v, "value", v) for k, v in (data.metadata or {}).items()}
+            out.append(f"  check {data.asset_key.to_user_string()}:{data.check_name} "
+                       f"({data.severity.value}): {str(meta)[:800]}")
+    return out
+
+
 def step_row(step_key: str, step: dict) -> str:
     """Which report row a step of refresh_warehouse belongs to (by what it materialised)."""
     if "dbt" in step_key or step["assets"] == {"warehouse"}:
@@ -227,7 +248,10 @@ def run_stage(data_dir: Path, stage: str, env: dict) -> tuple[dict, TreeSampler,
         runs = [run_timings(instance, r) for r in run_ids(instance) - before]
     runs.sort(key=lambda r: r["start"] or 0)
     if proc.returncode != 0 or any(r["status"] != "SUCCESS" for r in runs):
-        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}):\n{err[-4000:]}")
+        with dg.DagsterInstance.get() as instance:
+            why = [failed_checks(instance, r["run_id"]) for r in runs if r["status"] != "SUCCESS"]
+        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}):\n{err[-4000:]}\n"
+                           + "\n".join(line for lines in why for line in lines))
     sys.stderr.write(err)
     start, end = min(r["start"] for r in runs), max(r["end"] for r in runs)
     whole = {"wall_s": round(end - start, 1), "runs": len(runs),
@@ -275,8 +299,9 @@ def refresh(data_dir: Path, env: dict) -> dict:
     return {"stages": result, "total": total, "runs": all_runs}
 
 
-def accuracy(data_dir: Path, env: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", "accuracy", "--data-dir", str(data_dir)],
+def accuracy(data_dir: Path, truth_dir: Path, env: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", "accuracy", "--data-dir", str(data_dir),
+                          "--truth", str(truth_dir)],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         return {"error": out.stderr[-2000:]}
@@ -299,7 +324,7 @@ def generate(persons: int, seed: int, out: Path) -> float:
 
 
 def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated: Path | None,
-          with_accuracy: bool) -> dict:
+          with_accuracy: bool, truth_in_data: bool) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{persons}-", dir=work_root)).resolve()
     data_dir = work / "data"
     generate_s = None
@@ -308,7 +333,8 @@ def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated
         generate_s = generate(persons, seed, generated)
     dates = sorted(p.name for p in (generated / "landing" / "gp").iterdir())
     (data_dir / "landing").mkdir(parents=True)
-    shutil.copytree(generated / "truth", data_dir / "truth")
+    if truth_in_data:  # the refresh then scores itself against it (and its check can block)
+        shutil.copytree(generated / "truth", data_dir / "truth")
     env = {**os.environ, "PHM_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
            "PHM_PSEUDO_KEY": os.environ.get("PHM_PSEUDO_KEY", "benchmark-key-not-a-secret")}
     Path(env["DAGSTER_HOME"]).mkdir(parents=True)
@@ -316,16 +342,17 @@ def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated
     shutil.copy(ROOT / "deploy" / "dagster.yaml", Path(env["DAGSTER_HOME"]) / "dagster.yaml")
     os.environ.update({k: env[k] for k in ("PHM_DATA_DIR", "DAGSTER_HOME")})  # this process reads the instance
     out = {"persons": persons, "seed": seed if generate_s is not None else None,
-           "generated": str(generated), "generate_s": generate_s, "extracts": dates}
+           "generated": str(generated), "generate_s": generate_s, "extracts": dates,
+           "truth_in_data_dir": truth_in_data}
     try:
         deliver(generated / "landing", data_dir / "landing", dates[:-1])
         out["full"] = refresh(data_dir, env)
         if with_accuracy:
-            out["full"]["linkage_accuracy"] = accuracy(data_dir, env)
+            out["full"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
         deliver(generated / "landing", data_dir / "landing", dates[-1:])
         out["incremental"] = refresh(data_dir, env)
         if with_accuracy:
-            out["incremental"]["linkage_accuracy"] = accuracy(data_dir, env)
+            out["incremental"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
     finally:
         out["disk_gib"] = round(sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 2**30, 2)
         if not keep:
@@ -383,6 +410,10 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, help="where the benchmark's data goes (default: temp)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true")
+    parser.add_argument("--truth-in-data", action="store_true", help="put the generator's truth in the "
+                        "data directory, so the refresh scores itself against it (identity/person_index's "
+                        "blocking accuracy_against_truth check); default: none there, as in a real ICS")
+    parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", help="result file stem (default e2e-<date>)")
     parser.add_argument("--merge", action="store_true", help="keep the other sizes already in the "
                         "result file (a size measured again is replaced)")
@@ -390,7 +421,7 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "accuracy":
-        return child_accuracy(args.data_dir)
+        return child_accuracy(args.data_dir, args.truth)
     if args.child:
         return child(args.child, args.data_dir)
     if args.generated and len(args.persons) != 1:
@@ -398,7 +429,8 @@ def main() -> int:
     # the dbt assets load from the manifest (as `make run` does first)
     subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--project-dir", "dbt",
                     "--profiles-dir", "dbt"], cwd=ROOT, check=True)
-    runs = [bench(n, args.seed, args.keep, args.work_dir, args.generated, not args.no_accuracy)
+    runs = [bench(n, args.seed, args.keep, args.work_dir, args.generated, not args.no_accuracy,
+                  args.truth_in_data)
             for n in args.persons]
     today = dt.date.today().isoformat()
     RESULTS.mkdir(parents=True, exist_ok=True)
