@@ -324,7 +324,8 @@ def generate(persons: int, seed: int, out: Path) -> float:
 
 
 def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated: Path | None,
-          with_accuracy: bool, truth_in_data: bool) -> dict:
+          with_accuracy: bool, truth_in_data: bool, save) -> dict:
+    """One size; `save(out)` after each refresh, so a run that dies later keeps what it measured."""
     work = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{persons}-", dir=work_root)).resolve()
     data_dir = work / "data"
     generate_s = None
@@ -347,12 +348,18 @@ def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated
     try:
         deliver(generated / "landing", data_dir / "landing", dates[:-1])
         out["full"] = refresh(data_dir, env)
+        save(out)
         if with_accuracy:
             out["full"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
+            save(out)
         deliver(generated / "landing", data_dir / "landing", dates[-1:])
         out["incremental"] = refresh(data_dir, env)
+        save(out)
         if with_accuracy:
             out["incremental"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
+    except Exception as exc:  # noqa: BLE001 - recorded in the result, the other sizes still run
+        out["error"] = f"{type(exc).__name__}: {exc}"[-3000:]
+        print(out["error"], file=sys.stderr)
     finally:
         out["disk_gib"] = round(sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 2**30, 2)
         if not keep:
@@ -395,6 +402,9 @@ def report(runs: list[dict], today: str) -> str:
                     continue
                 lines.append(f"| {r['persons']:,} | {k} | {group} | {m['records']:,} | {m['people_true']:,} | "
                              f"{m['precision']} | {m['recall']} | {m['f1']} |")
+    for r in runs:
+        if "error" in r:
+            lines += ["", f"{r['persons']:,} people: FAILED: {r['error'].splitlines()[0]}"]
     lines += ["", "Generation (not part of a refresh): " + ", ".join(
         f"{r['persons']:,} people " + (f"{r['generate_s']} s (seed {r['seed']})" if r["generate_s"] is not None
                                        else f"pre-generated at {r['generated']}") for r in runs)]
@@ -429,21 +439,28 @@ def main() -> int:
     # the dbt assets load from the manifest (as `make run` does first)
     subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--project-dir", "dbt",
                     "--profiles-dir", "dbt"], cwd=ROOT, check=True)
-    runs = [bench(n, args.seed, args.keep, args.work_dir, args.generated, not args.no_accuracy,
-                  args.truth_in_data)
-            for n in args.persons]
     today = dt.date.today().isoformat()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / (args.out or f"e2e-{today}")
-    if args.merge and stem.with_suffix(".json").exists():
+    earlier = (json.loads(stem.with_suffix(".json").read_text())["runs"]
+               if args.merge and stem.with_suffix(".json").exists() else [])
+    done: list[dict] = []
+
+    def save(current: dict | None = None) -> str:
+        runs = done + ([current] if current is not None else [])
         mine = {r["persons"] for r in runs}
-        earlier = json.loads(stem.with_suffix(".json").read_text())["runs"]
         runs = sorted([r for r in earlier if r["persons"] not in mine] + runs, key=lambda r: r["persons"])
-    text = report(runs, today)
-    print(text)
-    stem.with_suffix(".md").write_text(text + "\n")
-    stem.with_suffix(".json").write_text(json.dumps({"runs": runs, "machine": machine()}, indent=2, default=str))
-    return 0
+        text = report(runs, today)
+        stem.with_suffix(".md").write_text(text + "\n")
+        stem.with_suffix(".json").write_text(json.dumps({"runs": runs, "machine": machine()}, indent=2,
+                                                        default=str))
+        return text
+
+    for n in args.persons:
+        done.append(bench(n, args.seed, args.keep, args.work_dir, args.generated, not args.no_accuracy,
+                          args.truth_in_data, save))
+    print(save())
+    return 1 if any("error" in r for r in done) else 0
 
 
 if __name__ == "__main__":
