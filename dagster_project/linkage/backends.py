@@ -8,6 +8,11 @@ its own model file: `person_model.json` (DuckDB) and `person_model.spark.json`.
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,14 +69,54 @@ class Backend:
         frame = splink_frame.as_spark_dataframe()
         if where:
             frame = frame.where(where)
-        return pl.from_pandas(frame.select(*columns).toPandas())
+        # Arrow batches (Spark 4.0+), not toPandas(): without Arrow enabled, toPandas pickles
+        # row by row through Py4J, minutes for the millions of pairs of a large ICS
+        return pl.from_arrow(frame.select(*columns).toArrow())
 
+
+
+def spark_conf_from_env(raw: str | None) -> dict[str, str]:
+    """`PHM_SPARK_CONF`: a JSON object of Spark settings for this deployment (shuffle
+    partitions, executor memory, ...), applied over the defaults in `spark_session`."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        conf = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"PHM_SPARK_CONF must be a JSON object of Spark settings, e.g. "
+                         f'{{"spark.sql.shuffle.partitions": "400"}}: {exc.msg} at character {exc.pos}') from None
+    if not isinstance(conf, dict):
+        raise ValueError("PHM_SPARK_CONF must be a JSON object of Spark settings (name: value)")
+    return {str(k): str(v) for k, v in conf.items()}
+
+
+def checkpoint_dir(master: str) -> str:
+    """Where Splink writes the intermediate tables it cuts lineage at (parquet).
+
+    `PHM_SPARK_CHECKPOINT_DIR` if set: on a cluster it must be storage every executor and
+    the driver share (hdfs://, s3a://, abfss://, a shared mount): a directory on the driver's
+    local disk would hold only the parts written by executors on that host. Without it, local
+    mode uses one temporary directory per process, removed when the process exits (one per
+    linker, never removed, filled /tmp with every run's intermediate tables)."""
+    configured = os.environ.get("PHM_SPARK_CHECKPOINT_DIR", "").strip()
+    if configured:
+        return configured
+    if not master.startswith("local"):
+        raise ValueError(f"PHM_SPARK_CHECKPOINT_DIR must name storage shared by the driver and every executor "
+                         f"(hdfs://, s3a://, abfss:// or a shared mount) when PHM_SPARK_MASTER is not local "
+                         f"(it is {master!r})")
+    global _LOCAL_CHECKPOINTS
+    if _LOCAL_CHECKPOINTS is None:
+        _LOCAL_CHECKPOINTS = tempfile.mkdtemp(prefix="phm-spark-checkpoints-")
+        atexit.register(shutil.rmtree, _LOCAL_CHECKPOINTS, True)
+    return _LOCAL_CHECKPOINTS
+
+
+_LOCAL_CHECKPOINTS: str | None = None
 
 
 def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None):
     """A Spark session with Splink's similarity UDF jar (shipped inside the splink wheel)."""
-    import tempfile
-
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
@@ -89,6 +134,6 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None):
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="phm-spark-checkpoints-"))
+    spark.sparkContext.setCheckpointDir(checkpoint_dir(master))
     spark.sparkContext.setLogLevel("ERROR")
     return spark
