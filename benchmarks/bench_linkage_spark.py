@@ -99,6 +99,14 @@ def cpu():
     return seconds
 
 threading.Thread(target=sample, daemon=True).start()
+if name == "spark":  # each table Splink materialises, with its time, to stderr (a step profile)
+    from splink.internals.spark.database_api import SparkAPI
+    materialise = SparkAPI._cleanup_for_execute_sql
+    def traced(self, table, templated_name, physical_name):
+        t0 = time.monotonic(); out = materialise(self, table, templated_name, physical_name)
+        print(f"STEP {templated_name} {time.monotonic() - t0:.2f}", file=sys.stderr, flush=True)
+        return out
+    SparkAPI._cleanup_for_execute_sql = traced
 backend = Backend(name, master, conf)
 out = {}
 if name == "spark":
@@ -122,12 +130,34 @@ print(json.dumps(out))
 """
 
 
-def run(code: str, *args: str, env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, **(env or {})})
-    if out.returncode != 0:
-        raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def run(code: str, *args: str, timeout: float | None = None, log: Path | None = None) -> dict:
+    """A child process; its stderr kept in `log` (the Spark step profile). On timeout the
+    child (and its JVM) is killed and the result says so."""
+    with tempfile.TemporaryFile("w+") as out, (open(log, "w+") if log else tempfile.TemporaryFile("w+")) as err:
+        child = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=out, stderr=err, text=True,
+                                 start_new_session=True)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, 9)
+            child.wait()
+            return {"not_finished_after_s": timeout}
+        out.seek(0)
+        if child.returncode != 0:
+            err.seek(0)
+            tail = err.read()[-4000:]
+            raise SystemExit(f"child failed ({child.returncode}):\n{tail}")
+        return json.loads(out.read().strip().splitlines()[-1])
+
+
+def step_profile(log: Path) -> dict:
+    """Seconds per Splink table name (summed over linkers: scoring, review evidence, sample)."""
+    steps: dict[str, float] = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("STEP "):
+            _, name, seconds = line.split()
+            steps[name] = round(steps.get(name, 0.0) + float(seconds), 2)
+    return dict(sorted(steps.items(), key=lambda kv: -kv[1]))
 
 
 def backend_zone(data_dir: Path, name: str) -> Path:
@@ -195,6 +225,9 @@ def main() -> int:
     parser.add_argument("--shuffle-partitions", type=int, default=None,
                         help="spark.sql.shuffle.partitions (default: the backend's)")
     parser.add_argument("--keep", action="store_true", help="keep a generated ICS")
+    parser.add_argument("--spark-timeout", type=float, default=None,
+                        help="stop the Spark run after this many seconds and report how far it got")
+    parser.add_argument("--note", default="", help="how a reused --data-dir was made (written into the results)")
     args = parser.parse_args()
 
     generated = args.data_dir is None or not (args.data_dir / "identity" / "profiles.parquet").exists()
@@ -219,14 +252,18 @@ def main() -> int:
     if args.shuffle_partitions:
         conf["spark.sql.shuffle.partitions"] = str(args.shuffle_partitions)
         conf["spark.default.parallelism"] = str(args.shuffle_partitions)
-    steps, metrics = {}, {}
+    steps, metrics, profiles = {}, {}, {}
     for name in args.backends:
         zone = backend_zone(data_dir, name)
-        steps[name] = run(INDEX, str(zone), name, args.spark_master, json.dumps(conf))
+        log = data_dir / f"backend-{name}.log"
+        steps[name] = run(INDEX, str(zone), name, args.spark_master, json.dumps(conf),
+                          timeout=args.spark_timeout if name == "spark" else None, log=log)
+        profiles[name] = step_profile(log)
         print(name, json.dumps(steps[name]), flush=True)
-        metrics[name] = accuracy(zone)
+        if "not_finished_after_s" not in steps[name]:
+            metrics[name] = accuracy(zone)
     agreement = None
-    if len(args.backends) == 2:
+    if len(metrics) == 2:
         import polars as pl
 
         from dagster_project.linkage import pipeline
@@ -238,20 +275,33 @@ def main() -> int:
     today = dt.date.today().isoformat()
     lines = [f"# Linkage on Spark beside DuckDB: {args.persons:,} people, {today}", "",
              f"Machine: {machine()}", "",
-             f"Seed {args.seed}, messiness {args.messiness}; Spark master `{args.spark_master}`, driver memory "
+             (f"Seed {args.seed}, messiness {args.messiness}; " if generated else "") + f"Spark master `{args.spark_master}`, driver memory "
              f"{args.driver_memory}. Same prepared profiles for both; each backend scores with the model "
              "trained on it. Times are score + cluster + stable ids (`pipeline.build_person_index`); CPU and "
              "peak memory are over the whole process tree (Python and, on Spark, the JVM).", ""]
     if prepared:
         lines += [f"Prepared once: {prepared}", ""]
+    if args.note:
+        lines += [args.note, ""]
     lines += ["| backend | wall s | CPU s | peak RSS GiB (tree) | of which JVM | session start s | pairs | people | "
               "precision | recall | recall w/o valid NHS no. |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name in args.backends:
-        s, m = steps[name], metrics[name]
+        s = steps[name]
+        if name not in metrics:
+            lines.append(f"| {name} | not finished after {s['not_finished_after_s']:.0f} s (killed) |"
+                         + " |" * 9)
+            continue
+        m = metrics[name]
         lines.append(f"| {name} | {s['wall_s']} | {s['cpu_s']} | {s['peak_tree_rss_gib']} | {s['peak_jvm_rss_gib']} | "
                      f"{s.get('spark_session_start_s', '')} | {s['pairs']:,} | {s['people']:,} | {m['precision']} | "
                      f"{m['recall']} | {m['recall_without_valid_nhs_number']} |")
+    if profiles.get("spark"):
+        top = list(profiles["spark"].items())[:8]
+        lines += ["", "Spark time by Splink table materialised (summed over the scoring, review-evidence and "
+                  "waterfall-sample linkers; the rest is Spark planning, fetches and the polars steps): "
+                  + ", ".join(f"`{k}` {v} s" for k, v in top)
+                  + f"; all tables {round(sum(profiles['spark'].values()), 1)} s."]
     if agreement:
         a = agreement
         lines += ["", "Agreement of the two clusterings (a pair = two records given the same person):", "",
@@ -268,7 +318,7 @@ def main() -> int:
     stem.with_suffix(".md").write_text(report + "\n")
     stem.with_suffix(".json").write_text(json.dumps(
         {"persons": args.persons, "seed": args.seed, "messiness": args.messiness, "spark_master": args.spark_master,
-         "spark_conf": conf, "prepared": prepared, "steps": steps, "accuracy": metrics, "agreement": agreement,
+         "spark_conf": conf, "prepared": prepared, "note": args.note, "steps": steps, "spark_step_profile": profiles.get("spark"), "accuracy": metrics, "agreement": agreement,
          "machine": machine()}, indent=2, default=str))
     if args.data_dir is None and not args.keep:
         shutil.rmtree(data_dir)
