@@ -201,12 +201,19 @@ def optional_fields_present(profile_table: pl.DataFrame) -> list[str]:
             if f in profile_table.columns and profile_table[f].drop_nulls().len() >= 2]
 
 
-# Sex agrees or is unknown on one side: a condition on the rules keyed on a place and a
-# partial date, whose candidate pairs are the most numerous (the join stays a hash join on
-# the place and date; the condition only drops pairs before they are scored). A record of
-# the other sex (0.1% of records, identity.py) is still compared by the name, NHS number
-# and exact date rules.
+# Conditions on the rules keyed on a place and a partial date (and on swapped names), whose
+# candidate pairs are the most numerous; the join stays a hash join on the keys, the
+# conditions only drop pairs before they are scored (scoring costs ~2 us a pair at 1.1M
+# people: docs/linkage_performance.md).
+# Sex agrees or is unknown on one side: a record of the other sex (0.1% of records,
+# identity.py) is still compared by the name, NHS number and exact date rules.
 SEX_AGREES_OR_UNKNOWN = "(l.sex = r.sex OR l.sex IS NULL OR r.sex IS NULL)"
+# One side has no valid NHS number: two valid numbers either agree (the NHS-number rule
+# pairs them) or differ (-19 bits), and a pair these rules alone find has a date of birth or
+# postcode that is not exact, so with differing valid numbers it cannot reach the threshold
+# at ICS scale (on four fresh 20,000-person ICSs this condition changed recall once, by
+# 0.00002). Foreign data without NHS numbers passes it.
+ONE_WITHOUT_VALID_NHS = "(l.nhs_number IS NULL OR r.nhs_number IS NULL)"
 
 
 def blocking_rules_for_prediction() -> list:
@@ -219,11 +226,12 @@ def blocking_rules_for_prediction() -> list:
     people per unit), a full date of birth or a name, so its candidate pairs grow with the
     population, not its square, as long as postcode units stay small (a synthetic ICS
     with ~150 people per unit made them quadratic: docs/linkage_performance.md); the
-    broadest (district + date, postcode + year) also require the sex to agree or be unknown.
+    broadest (district + date, postcode + year) also require the sex to agree or be unknown,
+    and those and the name swap one side without a valid NHS number.
     """
     from splink.blocking_rule_library import CustomRule
 
-    sex = SEX_AGREES_OR_UNKNOWN
+    sex, nhs = SEX_AGREES_OR_UNKNOWN, ONE_WITHOUT_VALID_NHS
     return [
         block_on("nhs_number"),
         block_on("dob_string", "postcode"),
@@ -231,22 +239,21 @@ def blocking_rules_for_prediction() -> list:
         block_on("given_name", "family_name", "birth_year"),
         block_on("dob_string", "given_name"),
         block_on("family_name", "postcode"),
-        CustomRule(f"l.dob_string = r.dob_string AND l.postcode_district = r.postcode_district AND {sex}"),
+        CustomRule(f"l.dob_string = r.dob_string AND l.postcode_district = r.postcode_district AND {sex} AND {nhs}"),
         block_on("dob_string", "nhs_head"),
         block_on("dob_string", "nhs_tail"),
-        CustomRule(f"l.postcode = r.postcode AND l.birth_year = r.birth_year AND {sex}"),
+        CustomRule(f"l.postcode = r.postcode AND l.birth_year = r.birth_year AND {sex} AND {nhs}"),
         # a mistyped or transposed birth year at the same postcode (name-less hospital
         # records without a valid NHS number: no other rule pairs them; 32 of the 78 such
         # records left out of their person on the dev ICS, seed 2030 messiness 2). Two
         # valid numbers that differ score as different people whatever the date, and two
         # that agree are paired by the NHS number rule: only pairs missing one are scored.
-        CustomRule("l.postcode = r.postcode AND l.dob_month_day = r.dob_month_day"
-                   " AND (l.nhs_number IS NULL OR r.nhs_number IS NULL)"),
-        CustomRule(f"l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district AND {sex}"),
-        CustomRule(f"l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district AND {sex}"),
+        CustomRule(f"l.postcode = r.postcode AND l.dob_month_day = r.dob_month_day AND {nhs}"),
+        CustomRule(f"l.dob_swapped = r.dob_string AND l.postcode_district = r.postcode_district AND {sex} AND {nhs}"),
+        CustomRule(f"l.dob_string = r.dob_swapped AND l.postcode_district = r.postcode_district AND {sex} AND {nhs}"),
         # given name and surname recorded the other way round (FEBRL: most such pairs
         # also lack a date of birth or moved, so no other rule pairs them)
-        CustomRule("l.given_name = r.family_name AND l.family_name = r.given_name"),
+        CustomRule(f"l.given_name = r.family_name AND l.family_name = r.given_name AND {nhs}"),
     ]
 
 
