@@ -79,10 +79,42 @@ def assign_stable_ids(
     previous: pl.DataFrame | None,
     changes: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`current` (KEY + cluster_id) -> (KEY + person_id, change events of this refresh)."""
+    """`current` (KEY + cluster_id) -> (KEY + person_id, change events of this refresh).
+
+    A cluster holding exactly the records of one previous person (most people, most months)
+    keeps that person's id with no event, as the rules below give it; it is settled first with
+    one join and two group-bys, so the claims, first keys and change log are worked out only
+    for the clusters that changed (at 1.1M people they took ~30 s over everyone)."""
+    if previous is None or previous.height == 0:
+        return _assign(current, previous, changes)
+    joined = current.join(previous.select(*KEY, pl.col("person_id").alias("prev_id")), on=KEY, how="left",
+                          nulls_equal=True)
+    sizes = previous.group_by("person_id").len().rename({"person_id": "prev_id", "len": "prev_n"})
+    settled = (joined.group_by("cluster_id")
+               .agg(pl.len().alias("n"), pl.col("prev_id").null_count().alias("nulls"),
+                    pl.col("prev_id").n_unique().alias("k"), pl.col("prev_id").first())
+               .filter((pl.col("nulls") == 0) & (pl.col("k") == 1))
+               .join(sizes, on="prev_id").filter(pl.col("n") == pl.col("prev_n"))
+               .select("cluster_id", "prev_id"))
+    if settled.height == 0:
+        return _assign(current, previous, changes)
+    unchanged = joined.join(settled.select("cluster_id"), on="cluster_id", how="semi")
+    assigned, events = _assign(
+        current.join(settled.select("cluster_id"), on="cluster_id", how="anti"),
+        previous.join(settled.select(pl.col("prev_id").alias("person_id")), on="person_id", how="anti"),
+        changes, taken=issued_ids(previous, changes))
+    return pl.concat([unchanged.select(*KEY, pl.col("prev_id").alias("person_id")), assigned]), events
+
+
+def _assign(
+    current: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    changes: pl.DataFrame | None = None,
+    taken: set[str] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     if previous is None or previous.height == 0:
         previous = pl.DataFrame(schema={**{k: pl.Utf8 for k in KEY}, "person_id": pl.Utf8})
-    taken = issued_ids(previous, changes)
+    taken = issued_ids(previous, changes) if taken is None else taken
     joined = current.join(
         previous.select(*KEY, pl.col("person_id").alias("prev_id")), on=KEY, how="left", nulls_equal=True
     )
