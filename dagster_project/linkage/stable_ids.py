@@ -80,6 +80,7 @@ def assign_stable_ids(
     changes: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`current` (KEY + cluster_id) -> (KEY + person_id, change events of this refresh).
+    Other columns of `current` (a profile id, say) are returned beside the person id.
 
     A cluster holding exactly the records of one previous person (most people, most months)
     keeps that person's id with no event, as the rules below give it; it is settled first with
@@ -103,7 +104,8 @@ def assign_stable_ids(
         current.join(settled.select("cluster_id"), on="cluster_id", how="anti"),
         previous.join(settled.select(pl.col("prev_id").alias("person_id")), on="person_id", how="anti"),
         changes, taken=issued_ids(previous, changes))
-    return pl.concat([unchanged.select(*KEY, pl.col("prev_id").alias("person_id")), assigned]), events
+    carried = [c for c in current.columns if c not in (*KEY, "cluster_id")]
+    return pl.concat([unchanged.select(*KEY, *carried, pl.col("prev_id").alias("person_id")), assigned]), events
 
 
 def _assign(
@@ -157,7 +159,8 @@ def _assign(
         fresh.select("cluster_id", "person_id"),
     ])
     assigned = joined.join(ids, on="cluster_id")
-    return assigned.select(*KEY, "person_id"), _changes(assigned, previous)
+    carried = [c for c in current.columns if c not in (*KEY, "cluster_id")]
+    return assigned.select(*KEY, *carried, "person_id"), _changes(assigned, previous)
 
 
 def _changes(assigned: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
