@@ -88,15 +88,17 @@ def from_identity(args) -> int:
     month4 = base.parent / f"{base.name}-month4"
     for d in (base, month4):
         (d / "identity").mkdir(parents=True, exist_ok=True)
-    profiles = pl.read_parquet(args.from_identity / "profiles.parquet")
-    record_map = pl.read_parquet(args.from_identity / "record_profiles.parquet")
-    new = profiles.filter(pl.col("unique_id").hash(seed=42) % 10_000 < int(args.holdout * 10_000))["unique_id"].implode()
-    profiles.write_parquet(month4 / "identity" / "profiles.parquet")
-    record_map.write_parquet(month4 / "identity" / "record_profiles.parquet")
-    profiles.filter(~pl.col("unique_id").is_in(new)).write_parquet(base / "identity" / "profiles.parquet")
-    record_map.filter(~pl.col("unique_id").is_in(new)).write_parquet(base / "identity" / "record_profiles.parquet")
-    del profiles, record_map
-    steps = {"link_month_3_full": run(str(base), "full")}
+    steps = {}
+    if not (base / "identity" / "linkage_state" / "state.json").exists():  # else month 3 is linked already
+        profiles = pl.read_parquet(args.from_identity / "profiles.parquet")
+        record_map = pl.read_parquet(args.from_identity / "record_profiles.parquet")
+        new = profiles.filter(pl.col("unique_id").hash(seed=42) % 10_000 < int(args.holdout * 10_000))["unique_id"].implode()
+        profiles.write_parquet(month4 / "identity" / "profiles.parquet")
+        record_map.write_parquet(month4 / "identity" / "record_profiles.parquet")
+        profiles.filter(~pl.col("unique_id").is_in(new)).write_parquet(base / "identity" / "profiles.parquet")
+        record_map.filter(~pl.col("unique_id").is_in(new)).write_parquet(base / "identity" / "record_profiles.parquet")
+        del profiles, record_map
+        steps["link_month_3_full"] = run(str(base), "full")
     runs = {}
     for mode in ("incremental", "full"):
         copy = base.parent / f"{base.name}-{mode}"
