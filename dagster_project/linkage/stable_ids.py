@@ -171,23 +171,23 @@ def _changes(assigned: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
         .group_by("prev_id", "person_id")
         .len()
     )
-    still = set(assigned["person_id"].unique().to_list())
-    prev_ids = set(previous["person_id"].unique().to_list())
-    merged = moves.filter(~pl.col("prev_id").is_in(list(still))).select(
+    # Series, not Python sets: a first build at 1.1M people has 1.2M ids on each side
+    still = assigned["person_id"].unique().implode()
+    prev_ids = previous["person_id"].unique()
+    merged = moves.filter(~pl.col("prev_id").is_in(still)).select(
         pl.lit("merged").alias("event"), "person_id", pl.col("prev_id").alias("other_person_id"), pl.col("len").alias("records")
     )
-    split = moves.filter(pl.col("prev_id").is_in(list(still))).select(
+    split = moves.filter(pl.col("prev_id").is_in(still)).select(
         pl.lit("split").alias("event"), "person_id", pl.col("prev_id").alias("other_person_id"), pl.col("len").alias("records")
     )
-    new_ids = [p for p in still if p not in prev_ids]
     created = (
-        assigned.filter(pl.col("person_id").is_in(new_ids)).group_by("person_id").len()
+        assigned.group_by("person_id").len().filter(~pl.col("person_id").is_in(prev_ids.implode()))
         .select(pl.lit("created").alias("event"), "person_id", pl.lit(None, pl.Utf8).alias("other_person_id"), pl.col("len").alias("records"))
     )
-    gone = sorted(prev_ids - still - set(merged["other_person_id"].to_list()))
-    retired = pl.DataFrame({"event": ["retired"] * len(gone), "person_id": gone,
-                            "other_person_id": [None] * len(gone), "records": [0] * len(gone)},
-                           schema={"event": pl.Utf8, "person_id": pl.Utf8, "other_person_id": pl.Utf8, "records": pl.UInt32})
+    gone = prev_ids.filter(~prev_ids.is_in(still) & ~prev_ids.is_in(merged["other_person_id"].implode())).sort()
+    retired = pl.DataFrame({"event": "retired", "person_id": gone}).select(
+        pl.col("event").cast(pl.Utf8), pl.col("person_id").cast(pl.Utf8), pl.lit(None, pl.Utf8).alias("other_person_id"),
+        pl.lit(0, pl.UInt32).alias("records"))
     return pl.concat([
         f.with_columns(pl.col("records").cast(pl.UInt32)) for f in (created, merged, split, retired)
-    ]).sort("event", "person_id")
+    ]).sort("event", "person_id", "other_person_id", nulls_last=True)
