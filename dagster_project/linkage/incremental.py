@@ -77,6 +77,7 @@ class Plan:
     carried: pl.DataFrame | None = None  # kept pairs re-based to this population
     complete_above: float = STORE_WEIGHT
     facts: dict = field(default_factory=dict)
+    hashes: pl.DataFrame | None = None  # profile_hashes of this run's profiles (saved for the next)
 
 
 def fingerprint(model_file: Path, model: TrainedModel, threshold: float, backend: Backend) -> dict:
@@ -195,7 +196,11 @@ def _incremental(folder: Path, state: dict, profile_table: pl.DataFrame, model: 
     weight = pl.col("match_weight") + shift_prior
     new_tf = term_frequencies(profile_table, [c for c, _, _ in levels])
     gain = 0.0
-    values = profile_table.select("unique_id", *[c for c, _, _ in levels])
+    cols = [c for c, _, _ in levels]
+    if cols:  # each end's values once (two joins), then a small lookup per column
+        values = profile_table.select("unique_id", *cols)
+        kept = (kept.join(values.rename({c: f"_l_{c}" for c in cols}), left_on="unique_id_l", right_on="unique_id", how="left")
+                .join(values.rename({c: f"_r_{c}" for c in cols}), left_on="unique_id_r", right_on="unique_id", how="left"))
     for col, w, min_u in levels:
         tf = (old_tf.filter(pl.col("column") == col).select("value", pl.col("tf").alias("tf_old"))
               .join(new_tf.filter(pl.col("column") == col).select("value", pl.col("tf").alias("tf_new")),
@@ -203,12 +208,9 @@ def _incremental(folder: Path, state: dict, profile_table: pl.DataFrame, model: 
               .with_columns((w * (pl.max_horizontal("tf_old", pl.lit(min_u)).log(2)
                                   - pl.max_horizontal("tf_new", pl.lit(min_u)).log(2))).alias(f"_d_{col}")))
         gain += max(float(tf[f"_d_{col}"].max() or 0.0), 0.0)
-        kept = (kept.join(values.select("unique_id", pl.col(col).alias("_vl")), left_on="unique_id_l", right_on="unique_id", how="left")
-                .join(values.select("unique_id", pl.col(col).alias("_vr")), left_on="unique_id_r", right_on="unique_id", how="left")
-                .join(tf.select(pl.col("value").alias("_vl"), f"_d_{col}"), on="_vl", how="left")
-                .with_columns(pl.when(pl.col("_vl") == pl.col("_vr")).then(pl.col(f"_d_{col}")).otherwise(0.0)
-                              .fill_null(0.0).alias(f"_d_{col}"))
-                .drop("_vl", "_vr"))
+        kept = (kept.join(tf.select(pl.col("value").alias(f"_l_{col}"), f"_d_{col}"), on=f"_l_{col}", how="left")
+                .with_columns(pl.when(pl.col(f"_l_{col}") == pl.col(f"_r_{col}")).then(pl.col(f"_d_{col}")).otherwise(0.0)
+                              .fill_null(0.0).alias(f"_d_{col}")))
         weight = weight + pl.col(f"_d_{col}")
     kept = kept.select("unique_id_l", "unique_id_r", weight.alias("match_weight"))
     # kept pairs are complete above this weight now (a pair below the old bound can rise
@@ -223,7 +225,7 @@ def _incremental(folder: Path, state: dict, profile_table: pl.DataFrame, model: 
     facts = {"profiles_new": new.len(), "profiles_changed": changed.len(), "profiles_gone": gone.len(),
              "pairs_carried": kept.height, "prior_shift_bits": shift_prior, "tf_gain_bound_bits": gain}
     return Plan("incremental", f"{new.len()} new, {changed.len()} changed, {gone.len()} gone profiles "
-                f"of {profile_table.height}", touching, kept, complete_above, facts)
+                f"of {profile_table.height}", touching, kept, complete_above, facts, current)
 
 
 def combine(plan: Plan, scored: pl.DataFrame) -> pl.DataFrame:
@@ -236,7 +238,7 @@ def combine(plan: Plan, scored: pl.DataFrame) -> pl.DataFrame:
 
 
 def save(identity: Path, fp: dict, profile_table: pl.DataFrame, pairs: pl.DataFrame, model: TrainedModel,
-         scoring_settings: dict, complete_above: float) -> None:
+         scoring_settings: dict, complete_above: float, hashes: pl.DataFrame | None = None) -> None:
     """Store this run's pairs (down to STORE_WEIGHT) for the next run; the state file is
     replaced last, so a run that dies half way leaves the previous state whole."""
     try:
@@ -248,7 +250,7 @@ def save(identity: Path, fp: dict, profile_table: pl.DataFrame, pairs: pl.DataFr
     folder = base / run
     folder.mkdir(parents=True, exist_ok=True)
     stored = pairs.filter(pl.col("match_weight") >= STORE_WEIGHT).select("unique_id_l", "unique_id_r", "match_weight")
-    profiles = profile_hashes(profile_table)
+    profiles = profile_hashes(profile_table) if hashes is None else hashes
     write_parquet_atomic(stored, folder / PAIRS_FILE)
     write_parquet_atomic(profiles, folder / PROFILES_FILE)
     write_parquet_atomic(term_frequencies(profile_table, [c for c, _, _ in levels]), folder / TF_FILE)

@@ -204,7 +204,8 @@ def build_person_index(
     write_parquet_atomic(changes if history is None else pl.concat([history, changes], how="vertical_relaxed"), changes_path)
     clock.lap("stable_ids_and_writes")
     if scored is not None:  # last: the next run carries these pairs only once the index is written
-        incremental.save(zones.identity, fp, profile_table, scored.pairs, model, scored.settings, plan.complete_above)
+        incremental.save(zones.identity, fp, profile_table, scored.pairs, model, scored.settings, plan.complete_above,
+                         plan.hashes)
     clock.lap("save_state")
     return IndexResult(person_index, changes, output.pairs.height, path, charts,
                        output.review_queue.height if output.review_queue is not None else 0,
