@@ -49,7 +49,7 @@ from dagster_project.quality.suite import load_suite
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 AUDIT_LOG = "audit_log.jsonl"
-LATEST = "latest.json"
+LATEST = inputs.LATEST
 DISCLOSURE_FILE = "disclosure.json"
 UPTAKE = "uptake.csv"
 COHORT_COLUMNS = ["project", "pseudo_id", "practice_code", "pcn_code", "stratum", "priority_rank",
@@ -91,6 +91,7 @@ class Release:
     practices_with_call_lists: list[str]
     call_list_rows: int
     gates: list[GateResult] = field(default_factory=list)
+    unchanged_since: str | None = None  # not republished: the release it would have repeated
 
     @property
     def report(self) -> Path:
@@ -364,16 +365,50 @@ def approval(project: Project, who: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- publish
+def unchanged_release(zones: Zones, project: Project, fingerprint: dict) -> Release | None:
+    """The release latest.json points at, when its recorded fingerprint equals this one."""
+    current = inputs.current_release(zones, project.id)
+    if current is None or (current[1].get(inputs.FINGERPRINT) or {}).get("digest") != fingerprint["digest"]:
+        return None
+    folder, _ = current
+    made = json.loads((folder / "release.json").read_text())
+    lists = sorted((folder / "direct_care").glob("*.csv")) if (folder / "direct_care").is_dir() else []
+    return Release(project.id, made["run_date"], folder, made["cohort_rows"], made["population"],
+                   made["core20_rows"], [p.stem for p in lists],
+                   sum(pl.read_csv(p, infer_schema_length=0).height for p in lists),
+                   [GateResult(**g) for g in made["gates"]],
+                   unchanged_since=f"{project.id}/{made['run_date']} (published {made['created_at']}, "
+                                   f"run {made.get('run_id')})")
+
+
 def publish_project(zones: Zones, project: Project, run_id: str | None = None,
-                    gate_hook=None, who: dict | None = None) -> Release:
+                    gate_hook=None, who: dict | None = None, force: bool = False) -> Release:
     """Build, gate and publish one project's release as of the warehouse's reference date.
 
+    Unless `force`, a release whose inputs (inputs.fingerprint: the warehouse rows it reads,
+    identity versions, earlier releases, registry entry, code) equal those of the release
+    latest.json points at is not published again: that release is returned with
+    `unchanged_since` set and the attempt is logged as `unchanged`.
     `gate_hook(gates) -> gates` lets a test force a gate failure. Raises ReleaseBlocked when
     a gate fails (after logging the attempt)."""
     warehouse = zones.warehouse_db
     cohort, evidence, population, run_date = read_cohort(warehouse, project)
     used = inputs.release_inputs(zones, project, run_date, warehouse)  # before anything is read
     rule_status = rules.rule_status(warehouse, project.id, project.model, project.suppress_below)
+    # uptake after contact among the people of the previous release (outcomes loop)
+    previous_run, uptake = uptake_of.for_release(zones.published, warehouse, project.id, run_date)
+    approved = approved_practices(warehouse) if project.direct_care else set()
+    used[inputs.FINGERPRINT] = inputs.fingerprint(
+        project, run_date, used, {"cohort": cohort, "evidence": evidence, "population": population,
+                                  "uptake": uptake},
+        {"rule_status": rule_status, "approved_practices": sorted(approved), "previous_run": previous_run})
+    same = None if force else unchanged_release(zones, project, used[inputs.FINGERPRINT])
+    if same is not None:
+        append_audit(zones, {"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_who(run_id, who),
+                             "project": project.id, "run_date": run_date, "what": "pseudonymised_release",
+                             "status": "unchanged", "unchanged_since": same.unchanged_since,
+                             "path": str(same.path)})
+        return same
     ranked = stratify_and_rank(cohort, project)
     eligible = population.filter(pl.col("is_eligible")) if "is_eligible" in population.columns else population
     eligible = eligible.drop("is_eligible", strict=False)
@@ -396,7 +431,6 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
 
     call_lists: dict[str, pl.DataFrame] = {}
     if project.direct_care and ranked.height:
-        approved = approved_practices(warehouse)
         wanted = ranked.filter(pl.col("practice_code").is_in(sorted(approved)))
         if wanted.height:
             lists = contacts.reidentify(zones, wanted)
@@ -405,8 +439,6 @@ def publish_project(zones: Zones, project: Project, run_id: str | None = None,
                 call_lists[practice] = rows.drop("practice_code")
                 call_lists[practice].write_csv(staging / "direct_care" / f"{practice}.csv")
 
-    # uptake after contact among the people of the previous release (outcomes loop)
-    previous_run, uptake = uptake_of.for_release(zones.published, warehouse, project.id, run_date)
     uptake = uptake_of.suppress(uptake, project.suppress_below) if uptake.height else uptake
     if uptake.height:
         uptake.write_csv(staging / UPTAKE)

@@ -210,7 +210,7 @@ def test_failed_gate_leaves_latest_where_it_was(published: Zones, monkeypatch):
         return [*gates, publish.GateResult("forced_for_test", False, "a test forces this gate to fail")]
 
     with pytest.raises(publish.ReleaseBlocked, match="forced_for_test"):
-        publish.publish_project(published, project, run_id="test", gate_hook=fail)
+        publish.publish_project(published, project, run_id="test", gate_hook=fail, force=True)
     assert (published.published / "dpp" / "latest.json").read_text() == before
     assert (published.published / "dpp" / REFERENCE.isoformat() / "release.json").read_text() == release_before
     assert list((published.published / "dpp" / ".failed").iterdir())
@@ -227,9 +227,16 @@ def test_republishing_one_project_leaves_the_others_untouched(published: Zones):
 
     others = {p: (published.published / p / "latest.json").read_text() for p in PROJECTS if p != "covid_vaccination"}
     cohort_before = cohort(published, "covid_vaccination")
-    result = dg.materialize([cohort_release], partition_key="covid_vaccination",
-                            resources={"platform": PlatformResource(data_dir=str(published.data_dir))})
+    resources = {"platform": PlatformResource(data_dir=str(published.data_dir))}
+    latest_before = (published.published / "covid_vaccination" / "latest.json").read_text()
+    # nothing it reads changed: not republished, nothing materialised
+    unchanged = dg.materialize([cohort_release], partition_key="covid_vaccination", resources=resources)
+    assert unchanged.success and not unchanged.asset_materializations_for_node("cohorts__release")
+    assert (published.published / "covid_vaccination" / "latest.json").read_text() == latest_before
+    result = dg.materialize([cohort_release], partition_key="covid_vaccination", resources=resources,
+                            run_config={"ops": {"cohorts__release": {"config": {"force": True}}}})
     assert result.success
+    assert (published.published / "covid_vaccination" / "latest.json").read_text() != latest_before  # forced
     assert {p: (published.published / p / "latest.json").read_text() for p in others} == others
     # same reference date, same warehouse: the same cohort in the same order
     assert cohort(published, "covid_vaccination").equals(cohort_before)
@@ -369,3 +376,49 @@ def test_outreach_plan_one_conversation_channel_files_worklists_and_dq_returns(p
     log = [e for e in publish.read_audit_log(published) if e.get("project") == "outreach" and e["run_id"] == "test"]
     assert {e["what"] for e in log} >= {"outreach_plan", "direct_care_calls", "direct_care_letters",
                                         "direct_care_dq_return"}
+
+
+def test_only_projects_whose_inputs_changed_are_republished(published: Zones, monkeypatch):
+    """Same warehouse, same identity, same code: a release is not published again ("unchanged
+    since release ..."), its files and latest.json untouched; a project whose warehouse rows
+    changed (one evidence row gone), or whose registry entry changed, is republished."""
+    import dataclasses
+
+    monkeypatch.setenv("PHM_DATA_DIR", str(published.data_dir))
+    projects = load_projects()
+    changed, kept = projects["flu_vaccination"], projects["dpp"]
+    for project in (changed, kept):  # a baseline made by this code on this warehouse
+        assert not publish.publish_project(published, project, run_id="baseline", force=True).unchanged_since
+
+    def state(pid: str) -> tuple[str, str]:
+        run_date = publish.latest(published, pid)["run_date"]
+        return ((published.published / pid / "latest.json").read_text(),
+                (published.published / pid / run_date / "release.json").read_text())
+
+    before = {p.id: state(p.id) for p in (changed, kept)}
+    again = publish.publish_project(published, kept, run_id="again")
+    assert again.unchanged_since and again.unchanged_since.startswith(f"dpp/{again.run_date}")
+    assert again.cohort_rows == json.loads(before["dpp"][1])["cohort_rows"]
+    assert state("dpp") == before["dpp"]  # no new release
+    entry = publish.read_audit_log(published)[-1]
+    assert entry["status"] == "unchanged" and entry["project"] == "dpp" and entry["run_id"] == "again"
+
+    # the warehouse rows one project reads change: that project alone is republished
+    con = duckdb.connect(str(published.warehouse_db))
+    try:
+        con.execute(f"delete from marts.{changed.evidence_model} where rowid = (select min(rowid) "
+                    f"from marts.{changed.evidence_model})")
+    finally:
+        con.close()
+    assert not publish.publish_project(published, changed, run_id="evidence-changed").unchanged_since
+    assert state("flu_vaccination") != before["flu_vaccination"]
+    used = json.loads((published.published / "flu_vaccination" / publish.latest(published, "flu_vaccination")
+                       ["run_date"] / "inputs.json").read_text())
+    assert used["fingerprint"]["digest"]
+    assert publish.publish_project(published, kept, run_id="other").unchanged_since  # dpp reads none of it
+    assert state("dpp") == before["dpp"]
+
+    # its registry entry changes (a rule parameter of the release): republished
+    stricter = dataclasses.replace(kept, suppress_below=kept.suppress_below + 1)
+    assert not publish.publish_project(published, stricter, run_id="registry-changed").unchanged_since
+    assert state("dpp") != before["dpp"]
