@@ -314,8 +314,8 @@ def test_release_gates_are_blocking_checks_of_the_partition(published: Zones, mo
                 if g.gate == "small_numbers_suppressed" else g for g in real(*args, **kwargs)]
 
     monkeypatch.setattr(publish, "run_gates", leaky)
-    blocked = dg.materialize([cohort_release], partition_key="dpp", resources=resources,
-                             raise_on_error=False)
+    blocked = dg.materialize([cohort_release], partition_key="dpp", resources=resources, raise_on_error=False,
+                             run_config={"ops": {"cohorts__release": {"config": {"force": True}}}})
     assert not blocked.success
     failed = [e for e in blocked.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["small_numbers_suppressed"]
