@@ -250,7 +250,9 @@ def run_stage(data_dir: Path, stage: str, env: dict) -> tuple[dict, TreeSampler,
     if proc.returncode != 0 or any(r["status"] != "SUCCESS" for r in runs):
         with dg.DagsterInstance.get() as instance:
             why = [failed_checks(instance, r["run_id"]) for r in runs if r["status"] != "SUCCESS"]
-        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}):\n{err[-4000:]}\n"
+        peak = max((x[1] for x in sampler.samples), default=0) / 2**30
+        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}; after {process_s} s, process "
+                           f"tree peak RSS {peak:.2f} GiB):\n{err[-4000:]}\n"
                            + "\n".join(line for lines in why for line in lines))
     sys.stderr.write(err)
     start, end = min(r["start"] for r in runs), max(r["end"] for r in runs)
@@ -279,9 +281,10 @@ def refresh_rows(sampler: TreeSampler, runs: list[dict]) -> dict:
     return rows
 
 
-def refresh(data_dir: Path, env: dict) -> dict:
-    """One refresh (ingest, refresh_warehouse, publish): report rows and the runs."""
-    result, all_runs = {}, []
+def refresh(data_dir: Path, env: dict, partial: dict | None = None) -> dict:
+    """One refresh (ingest, refresh_warehouse, publish): report rows and the runs. `partial`
+    receives each stage's rows as it completes (kept when a later stage fails)."""
+    result, all_runs = {} if partial is None else partial, []
     for stage in STAGES:
         whole, sampler, runs = run_stage(data_dir, stage, env)
         all_runs += [{**r, "stage": stage, "steps": {k: {"s": round((v["end"] or 0) - (v["start"] or 0), 1)}
@@ -345,20 +348,25 @@ def bench(persons: int, seed: int, keep: bool, work_root: Path | None, generated
     out = {"persons": persons, "seed": seed if generate_s is not None else None,
            "generated": str(generated), "generate_s": generate_s, "extracts": dates,
            "truth_in_data_dir": truth_in_data}
+    partial: dict = {}
     try:
         deliver(generated / "landing", data_dir / "landing", dates[:-1])
-        out["full"] = refresh(data_dir, env)
+        out["full"] = refresh(data_dir, env, partial := {})
         save(out)
         if with_accuracy:
             out["full"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
             save(out)
         deliver(generated / "landing", data_dir / "landing", dates[-1:])
-        out["incremental"] = refresh(data_dir, env)
+        out["incremental"] = refresh(data_dir, env, partial := {})
         save(out)
         if with_accuracy:
             out["incremental"]["linkage_accuracy"] = accuracy(data_dir, generated / "truth", env)
     except Exception as exc:  # noqa: BLE001 - recorded in the result, the other sizes still run
         out["error"] = f"{type(exc).__name__}: {exc}"[-3000:]
+        kind = "incremental" if "full" in out else "full"
+        if partial:  # the stages that completed before the failure
+            out[kind] = {"stages": partial, "failed": True}
+        save(out)
         print(out["error"], file=sys.stderr)
     finally:
         out["disk_gib"] = round(sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 2**30, 2)
@@ -388,6 +396,9 @@ def report(runs: list[dict], today: str) -> str:
                     m = st[row]
                     lines.append(f"| {r['persons']:,} | {kind} | {row} | {m['wall_s']} | {m['cpu_s']} | "
                                  f"{m['peak_rss_gib']} | {m.get('runs', '')} | {m.get('process_s', '')} |")
+            if "total" not in r[kind]:
+                lines.append(f"| {r['persons']:,} | {kind} | **failed** (stages above completed) | | | | | |")
+                continue
             t = r[kind]["total"]
             lines.append(f"| {r['persons']:,} | {kind} | **total** | **{t['wall_s']}** | {t['cpu_s']} | "
                          f"**{t['peak_rss_gib']}** | | {t['process_s']} |")
