@@ -63,7 +63,11 @@ def build_contact_details(zones: Zones) -> pl.DataFrame:
         frame = frame.join(open_registration, on=["practice_code", "record_id"], how="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("registered_from"))
-    details = frame.with_columns(valid_expr("nhs_number").fill_null(False).alias("nhs_number_valid")).collect()
+    # in record order: the join's row order varies run to run, and the version is named by its
+    # bytes, so the same extracts must give the same file (else every refresh made a new
+    # version and republished every direct-care project: cohorts/inputs.fingerprint)
+    details = (frame.with_columns(valid_expr("nhs_number").fill_null(False).alias("nhs_number_valid"))
+               .sort("practice_code", "record_id").collect())
     # versioned: a past release is rebuilt from the contact details it re-identified with
     write_parquet_versioned(details, zones.identity / CONTACT_DETAILS)
     return details
