@@ -63,6 +63,9 @@ STORE_WEIGHT = scoring.SCORE_FLOOR_WEIGHT - MARGIN_BITS
 # without changing how a profile compares)
 NOT_COMPARED = ("record_count", "sources")
 FORMAT = 1
+# Above this share of new or changed profiles scoring them against everyone costs about
+# what scoring everyone does (a first load after a backfill, a new optional field).
+MOSTLY_NEW = 0.5
 
 
 class FullRelink(Exception):
@@ -188,6 +191,9 @@ def _incremental(folder: Path, state: dict, profile_table: pl.DataFrame, model: 
     gone = both.filter(pl.col("profile_hash").is_null())["unique_id"]
     changed = both.filter(pl.col("profile_hash").is_not_null() & pl.col("profile_hash_old").is_not_null()
                           & (pl.col("profile_hash") != pl.col("profile_hash_old")))["unique_id"]
+    if new.len() + changed.len() > MOSTLY_NEW * profile_table.height:
+        raise FullRelink(f"{new.len() + changed.len()} of {profile_table.height} profiles new or changed: "
+                         "a full relink is cheaper")
     dropped = pl.concat([gone, changed]).implode()
     kept = stored.filter(~pl.col("unique_id_l").is_in(dropped) & ~pl.col("unique_id_r").is_in(dropped))
 

@@ -139,6 +139,15 @@ def test_a_term_frequency_level_it_cannot_rebase_means_full_relink(tables, model
     assert plan.mode == "full" and "given_name" in plan.reason
 
 
+def test_mostly_new_profiles_relink_in_full(tables, model, tmp_path):
+    old, _ = tables
+    fp = _fp(model)
+    _full_state(tmp_path, old, model, fp)
+    moved = old.with_columns(pl.lit("NR9 9ZZ").alias("postcode"))  # everyone's profile changed
+    plan = incremental.plan(tmp_path, moved, model, fp, prior.with_prior(model.settings, moved, prior.rule_recall(model.metadata)))
+    assert plan.mode == "full" and "a full relink is cheaper" in plan.reason
+
+
 def _canonical_ids(assigned: pl.DataFrame, events: pl.DataFrame, before: set[str]):
     key = pl.concat_str([pl.col(k).fill_null("") for k in stable_ids.KEY], separator="|")
     label = (assigned.filter(~pl.col("person_id").is_in(list(before))).group_by("person_id")
