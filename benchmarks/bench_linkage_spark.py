@@ -130,12 +130,13 @@ print(json.dumps(out))
 """
 
 
-def run(code: str, *args: str, timeout: float | None = None, log: Path | None = None) -> dict:
+def run(code: str, *args: str, timeout: float | None = None, log: Path | None = None,
+        env: dict[str, str] | None = None) -> dict:
     """A child process; its stderr kept in `log` (the Spark step profile). On timeout the
     child (and its JVM) is killed and the result says so."""
     with tempfile.TemporaryFile("w+") as out, (open(log, "w+") if log else tempfile.TemporaryFile("w+")) as err:
         child = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=out, stderr=err, text=True,
-                                 start_new_session=True)
+                                 start_new_session=True, env={**os.environ, **(env or {})})
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -256,8 +257,15 @@ def main() -> int:
     for name in args.backends:
         zone = backend_zone(data_dir, name)
         log = data_dir / f"backend-{name}.log"
-        steps[name] = run(INDEX, str(zone), name, args.spark_master, json.dumps(conf),
-                          timeout=args.spark_timeout if name == "spark" else None, log=log)
+        # Spark's checkpoints beside the zone, removed here: a run killed on timeout never
+        # reaches the exit handler that removes its temporary checkpoint directory
+        checkpoints = data_dir / f"backend-{name}-checkpoints"
+        try:
+            steps[name] = run(INDEX, str(zone), name, args.spark_master, json.dumps(conf),
+                              timeout=args.spark_timeout if name == "spark" else None, log=log,
+                              env={"PHM_SPARK_CHECKPOINT_DIR": str(checkpoints)})
+        finally:
+            shutil.rmtree(checkpoints, ignore_errors=True)
         profiles[name] = step_profile(log)
         print(name, json.dumps(steps[name]), flush=True)
         if "not_finished_after_s" not in steps[name]:
