@@ -228,6 +228,14 @@ def step_row(step_key: str, step: dict) -> str:
 
 # ------------------------------------------------------------------- parent side
 
+class StageFailed(RuntimeError):
+    """A stage's run failed; carries what was measured up to the failure."""
+
+    def __init__(self, message: str, sampler: TreeSampler, runs: list[dict]):
+        super().__init__(message)
+        self.sampler, self.runs = sampler, runs
+
+
 def run_stage(data_dir: Path, stage: str, env: dict) -> tuple[dict, TreeSampler, list[dict]]:
     """Run one stage in a child process; its runs' timings from the instance's event log."""
     import dagster as dg
@@ -251,9 +259,9 @@ def run_stage(data_dir: Path, stage: str, env: dict) -> tuple[dict, TreeSampler,
         with dg.DagsterInstance.get() as instance:
             why = [failed_checks(instance, r["run_id"]) for r in runs if r["status"] != "SUCCESS"]
         peak = max((x[1] for x in sampler.samples), default=0) / 2**30
-        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}; after {process_s} s, process "
-                           f"tree peak RSS {peak:.2f} GiB):\n{err[-4000:]}\n"
-                           + "\n".join(line for lines in why for line in lines))
+        raise StageFailed(f"stage {stage} failed (exit {proc.returncode}; after {process_s} s, process "
+                          f"tree peak RSS {peak:.2f} GiB):\n{err[-4000:]}\n"
+                          + "\n".join(line for lines in why for line in lines), sampler, runs)
     sys.stderr.write(err)
     start, end = min(r["start"] for r in runs), max(r["end"] for r in runs)
     whole = {"wall_s": round(end - start, 1), "runs": len(runs),
@@ -286,7 +294,12 @@ def refresh(data_dir: Path, env: dict, partial: dict | None = None) -> dict:
     receives each stage's rows as it completes (kept when a later stage fails)."""
     result, all_runs = {} if partial is None else partial, []
     for stage in STAGES:
-        whole, sampler, runs = run_stage(data_dir, stage, env)
+        try:
+            whole, sampler, runs = run_stage(data_dir, stage, env)
+        except StageFailed as failed:  # keep the step times measured up to the failure
+            if stage == "refresh":
+                result.update({f"{row} (failed run)": m for row, m in refresh_rows(failed.sampler, failed.runs).items()})
+            raise
         all_runs += [{**r, "stage": stage, "steps": {k: {"s": round((v["end"] or 0) - (v["start"] or 0), 1)}
                                                      for k, v in r["steps"].items()}} for r in runs]
         if stage == "refresh":
@@ -391,7 +404,7 @@ def report(runs: list[dict], today: str) -> str:
             if kind not in r:
                 continue
             st = r[kind]["stages"]
-            for row in ROWS:
+            for row in [*ROWS, *(f"{r_} (failed run)" for r_ in ROWS)]:
                 if row in st:
                     m = st[row]
                     lines.append(f"| {r['persons']:,} | {kind} | {row} | {m['wall_s']} | {m['cpu_s']} | "
