@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from dagster_project.lib.zones import Zones
+
 BACKENDS = ("duckdb", "spark")
 
 
@@ -96,8 +98,8 @@ def checkpoint_dir(master: str) -> str:
     `PHM_SPARK_CHECKPOINT_DIR` if set: on a cluster it must be storage every executor and
     the driver share (hdfs://, s3a://, abfss://, a shared mount): a directory on the driver's
     local disk would hold only the parts written by executors on that host. Without it, local
-    mode uses one temporary directory per process, removed when the process exits (one per
-    linker, never removed, filled /tmp with every run's intermediate tables)."""
+    mode uses one directory per process under the identity zone (`identity/spark_checkpoints/`),
+    removed when the process exits (was: one per linker in /tmp, never removed)."""
     configured = os.environ.get("PHM_SPARK_CHECKPOINT_DIR", "").strip()
     if configured:
         return configured
@@ -107,9 +109,28 @@ def checkpoint_dir(master: str) -> str:
                          f"(it is {master!r})")
     global _LOCAL_CHECKPOINTS
     if _LOCAL_CHECKPOINTS is None:
-        _LOCAL_CHECKPOINTS = tempfile.mkdtemp(prefix="phm-spark-checkpoints-")
+        # inside the identity zone, never /tmp: the checkpointed tables hold names, dates of
+        # birth, postcodes and NHS numbers. One directory per process, removed at exit; those
+        # of processes that died without exiting (a killed run) are removed by the next one.
+        base = Zones.from_env().identity / "spark_checkpoints"
+        base.mkdir(parents=True, exist_ok=True)
+        for stale in base.iterdir():
+            pid = stale.name.partition("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+        _LOCAL_CHECKPOINTS = tempfile.mkdtemp(prefix=f"{os.getpid()}-phm-spark-checkpoints-", dir=base)
         atexit.register(shutil.rmtree, _LOCAL_CHECKPOINTS, True)
     return _LOCAL_CHECKPOINTS
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _LOCAL_CHECKPOINTS: str | None = None

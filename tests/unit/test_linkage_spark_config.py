@@ -50,7 +50,13 @@ def test_local_mode_uses_one_checkpoint_directory_per_process_and_removes_it_at_
             "d = b.checkpoint_dir('local[2]'); assert b.checkpoint_dir('local[*]') == d; "
             "open(os.path.join(d, 'part'), 'w').write('x'); print(d)")
     env = {k: v for k, v in os.environ.items() if k != "PHM_SPARK_CHECKPOINT_DIR"}
+    env["PHM_DATA_DIR"] = str(tmp_path)
+    # a killed run's directory (its process is gone) is removed by the next run
+    stale = tmp_path / "identity" / "spark_checkpoints" / "999999999-phm-spark-checkpoints-x"
+    stale.mkdir(parents=True)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     made = out.stdout.strip()
-    assert made and "phm-spark-checkpoints-" in made
+    # inside the identity zone (the tables hold identifiers), not /tmp
+    assert made.startswith(str(tmp_path / "identity" / "spark_checkpoints"))
     assert not os.path.exists(made)
+    assert not stale.exists()
