@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from dagster_project.lib.processes import pid_alive
 from dagster_project.lib.zones import Zones
 
 BACKENDS = ("duckdb", "spark")
@@ -116,21 +117,11 @@ def checkpoint_dir(master: str) -> str:
         base.mkdir(parents=True, exist_ok=True)
         for stale in base.iterdir():
             pid = stale.name.partition("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
         _LOCAL_CHECKPOINTS = tempfile.mkdtemp(prefix=f"{os.getpid()}-phm-spark-checkpoints-", dir=base)
         atexit.register(shutil.rmtree, _LOCAL_CHECKPOINTS, True)
     return _LOCAL_CHECKPOINTS
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _LOCAL_CHECKPOINTS: str | None = None

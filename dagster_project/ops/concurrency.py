@@ -14,10 +14,10 @@ waits while another run holds it, so:
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from dagster._core.events import DagsterEventType
+
+from dagster_project.lib.processes import pid_alive
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 IDENTITY_POOL = "identity_zone"
@@ -38,21 +38,6 @@ def raw_pool(source: str, table: str) -> str:
 
 ACTIVE = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
 _EXECUTING = {DagsterEventType.RUN_START, DagsterEventType.STEP_START, DagsterEventType.STEP_WORKER_STARTED}
-
-
-def pid_alive(pid: int) -> bool:
-    """True while a process with this id exists on this host and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def executing_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
