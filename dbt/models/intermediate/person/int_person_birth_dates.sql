@@ -6,9 +6,11 @@
 -- One date per person, the same for both: the date on the GP record of the current
 -- registration (what the practice holds and reads), else the date most of the person's GP
 -- records agree on, ties to the earliest. A date after the reference date or giving an age
--- over 120 is a recording error (a typed year: the generator makes them, as real extracts
--- do); it is never chosen, so one mistyped record cannot make someone 122 or put a
--- 45-year-old in a 65+ cohort. A person with no plausible date has none (age unknown).
+-- over 120 is a recording error (a typed year, a day/month swap: the generator makes them, as
+-- real extracts do); it is chosen only when the person has no other date, so one mistyped
+-- record beside a good one cannot make someone 122 or put a 45-year-old in a 65+ cohort.
+-- A person whose only dates are implausible keeps the current record's (dim_person's age
+-- tests then name them; turning that into an unknown age is open work).
 with patients as (
     {{ published_snapshot('gp', 'patients') }}
 ),
@@ -24,20 +26,24 @@ current_registration as (
 ),
 
 dates as (
-    select keys.pseudo_id, keys.record_key, cast(patients.date_of_birth as date) as date_of_birth
+    select
+        keys.pseudo_id,
+        keys.record_key,
+        cast(patients.date_of_birth as date) as date_of_birth,
+        cast(patients.date_of_birth as date) <= {{ reference_date() }}
+            and {{ age_at('cast(patients.date_of_birth as date)', reference_date()) }} <= 120 as plausible
     from patients
     inner join keys
         on keys.practice_code = patients.practice_code
         and keys.record_id = patients.patient_id
     where patients.date_of_birth is not null
-      and cast(patients.date_of_birth as date) <= {{ reference_date() }}
-      and {{ age_at('cast(patients.date_of_birth as date)', reference_date()) }} <= 120
 ),
 
 ranked as (
     select
         dates.pseudo_id,
         dates.date_of_birth,
+        dates.plausible,
         max(case when current_registration.gp_record_key is not null then 1 else 0 end)
             over (partition by dates.pseudo_id, dates.date_of_birth) as on_current_record,
         count(*) over (partition by dates.pseudo_id, dates.date_of_birth) as records_with_date
@@ -49,5 +55,5 @@ select pseudo_id, date_of_birth
 from ranked
 qualify row_number() over (
     partition by pseudo_id
-    order by on_current_record desc, records_with_date desc, date_of_birth
+    order by plausible desc, on_current_record desc, records_with_date desc, date_of_birth
 ) = 1
