@@ -1,6 +1,6 @@
 """Incremental linkage gives the index a full relink gives, on the same data.
 
-A 2,500-person ICS with four monthly extracts: months 1-3 linked in full, then month 4
+A 2,500-person ICS with four monthly extracts: months 1-3 linked in full (one link after month 3 lands), then month 4
 linked incrementally in one copy and relinked in full in another. Person ids drawn fresh in
 month 4 are random in each copy, so they are compared by the records they hold; every id
 that existed after month 3 must be the same.
