@@ -82,24 +82,22 @@ def score(profile_table: pl.DataFrame, model: TrainedModel, backend: Backend | N
     uses, and every pair it scores scores exactly as in a full run."""
     backend = backend or Backend()
     scoring_settings = scoring_settings or with_prior(model.settings, profile_table, rule_recall(model.metadata))
-    if touching is None:
-        linker = linker_for(profile_table, scoring_settings, backend)
-        predictions = linker.inference.predict(threshold_match_weight=min_weight)
-        return Scored(backend.fetch(predictions, PAIR_COLUMNS), linker, scoring_settings)
-    if touching.len() == 0:
+    if touching is not None and touching.len() == 0:
         return Scored(pl.DataFrame(schema=PAIR_SCHEMA), linker_for(profile_table, scoring_settings, backend),
                       scoring_settings)
-    flagged = profile_table.with_columns(
-        pl.col("unique_id").is_in(touching.implode()).cast(pl.Int8).alias(TOUCH_COLUMN))
-    # each rule twice, once for pairs whose left profile is new and once for those whose right
-    # one is (and the left not): a condition on one side the database applies before the join,
-    # so each join is new x everyone. (One rule with "l new OR r new" gives the same pairs,
-    # but joins everyone x everyone first: 15x slower on a 3M-row test table.)
-    touch_l, touch_r = f"l.{TOUCH_COLUMN} = 1", f"r.{TOUCH_COLUMN} = 1 AND l.{TOUCH_COLUMN} = 0"
-    restricted = {**scoring_settings, "blocking_rules_to_generate_predictions": [
-        {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND {side}"}
-        for rule in scoring_settings["blocking_rules_to_generate_predictions"] for side in (touch_l, touch_r)]}
-    linker = linker_for(flagged, restricted, backend)
+    table, rules = profile_table, scoring_settings
+    if touching is not None:
+        table = profile_table.with_columns(
+            pl.col("unique_id").is_in(touching.implode()).cast(pl.Int8).alias(TOUCH_COLUMN))
+        # each rule twice, once for pairs whose left profile is new and once for those whose right
+        # one is (and the left not): a condition on one side the database applies before the join,
+        # so each join is new x everyone. (One rule with "l new OR r new" gives the same pairs,
+        # but joins everyone x everyone first: 15x slower on a 3M-row test table.)
+        touch_l, touch_r = f"l.{TOUCH_COLUMN} = 1", f"r.{TOUCH_COLUMN} = 1 AND l.{TOUCH_COLUMN} = 0"
+        rules = {**scoring_settings, "blocking_rules_to_generate_predictions": [
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND {side}"}
+            for rule in scoring_settings["blocking_rules_to_generate_predictions"] for side in (touch_l, touch_r)]}
+    linker = linker_for(table, rules, backend)
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
     return Scored(backend.fetch(predictions, PAIR_COLUMNS), linker, scoring_settings)
 
